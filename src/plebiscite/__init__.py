@@ -1,0 +1,3 @@
+"""plebiscite: a referendum platform whose result nobody has to take on trust."""
+
+__version__ = "0.1.0"

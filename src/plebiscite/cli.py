@@ -1,0 +1,359 @@
+"""The plebiscite command line: one Typer app, a thin layer over the library.
+
+Heavy modules are imported inside commands, so a short command stays quick. Errors on
+bad input are one line on stderr and exit 2; a failed verification exits 1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+
+from plebiscite import __version__
+
+app = typer.Typer(
+    name="plebiscite",
+    help="A referendum platform whose result nobody has to take on trust.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_FAILED = 1
+EXIT_UNUSABLE = 2
+
+
+def _err(message: str, code: int = EXIT_UNUSABLE) -> NoReturn:
+    typer.echo(f"plebiscite: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _progress() -> Any:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("{task.description:<12}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=_stderr_console(),
+        transient=True,
+    )
+
+
+def _load_json(path: Path, what: str) -> Any:
+    from plebiscite.record.canonical import CanonicalError, loads
+
+    try:
+        return loads(Path(path).read_bytes())
+    except FileNotFoundError:
+        _err(f"{path}: no such {what}")
+    except OSError as exc:
+        _err(f"{path}: cannot read {what} ({exc.strerror})")
+    except CanonicalError as exc:
+        _err(f"{path}: {what} is {exc}")
+
+
+def _load_manifest(path: Path) -> dict[str, Any]:
+    from plebiscite.record.manifest import ManifestError, parse_manifest
+
+    data = _load_json(path, "referendum file")
+    try:
+        parse_manifest(data)
+    except ManifestError as exc:
+        _err(f"{path}: {exc}")
+    result: dict[str, Any] = data
+    return result
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"plebiscite {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: bool = typer.Option(
+        False, "--version", callback=version_callback, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """A referendum platform whose result nobody has to take on trust."""
+
+
+# --- demo ----------------------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    manifest: Path | None = typer.Option(
+        None, "--manifest", help="Referendum file (JSON); default: the built-in one."
+    ),
+    votes: Path | None = typer.Option(
+        None, "--votes", help="Test deck: CSV 'region,<question id>,...', one row per voter."
+    ),
+    voters: int = typer.Option(
+        20, "--voters", min=1, help="Simulated voters per region (without --votes)."
+    ),
+    group: str | None = typer.Option(
+        None, "--group", help="Group: ristretto255, modp-4096 or belenios-2048."
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="Seed for the simulated voters' choices."),
+    record: Path = typer.Option(
+        Path("demo-record"), "--record", help="Where to publish the record."
+    ),
+    data: Path | None = typer.Option(
+        None,
+        "--data",
+        help="Keep the organiser's board and keys here (default: a temporary folder).",
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace an existing record folder."),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, help="Verifier processes (default: all cores)."
+    ),
+) -> None:
+    """Run a whole referendum in one process, publish its record, verify it, print the results."""
+    import shutil
+
+    from plebiscite.crypto.group import GROUP_NAMES
+    from plebiscite.election.demo import DeckError, read_deck, run_demo
+    from plebiscite.record.manifest import ManifestError, parse_manifest
+
+    if group is not None and group not in GROUP_NAMES:
+        _err(f"--group: {group!r} is not one of {', '.join(GROUP_NAMES)}")
+    raw = _load_manifest(manifest) if manifest else None
+    deck = None
+    if votes is not None:
+        from plebiscite.election.demo import builtin_manifest
+
+        m = dict(raw or builtin_manifest())
+        if group:
+            m["group"] = group
+        try:
+            deck = read_deck(votes, parse_manifest(m))
+        except (DeckError, ManifestError) as exc:
+            _err(str(exc))
+    if record.exists() and any(record.iterdir()):
+        if not force:
+            _err(f"{record} exists and is not empty (use --force to replace it)")
+        shutil.rmtree(record)
+    if data is not None and data.exists() and any(data.iterdir()):
+        _err(f"{data} exists and is not empty")
+    tmp = None
+    if data is None:
+        tmp = tempfile.TemporaryDirectory(prefix="plebiscite-demo-")
+        data = Path(tmp.name)
+    con = _stderr_console()
+    try:
+        with _progress() as bar:
+            tasks: dict[str, Any] = {}
+
+            def tick(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total)
+                bar.update(tasks[stage], completed=done)
+
+            try:
+                out = run_demo(data, record, raw, deck, voters, group, seed, tick)
+            except (DeckError, ManifestError) as exc:
+                _err(str(exc))
+        out.organiser.close_store()
+        con.print(f"[green]record published[/] to {record}")
+        code = _verify_and_print(record, workers, human=True, results=True)
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    raise typer.Exit(code)
+
+
+# --- verify / results ----------------------------------------------------------------
+
+
+def _run_verifier(record: Path, workers: int | None) -> Any:
+    from plebiscite.verify.checks import verify_record
+    from plebiscite.verify.reader import RecordError, read_record
+
+    try:
+        raw = read_record(record)
+    except RecordError as exc:
+        _err(str(exc))
+    with _progress() as bar:
+        task = None
+
+        def tick(done: int, total: int) -> None:
+            nonlocal task
+            if task is None:
+                task = bar.add_task("ballots", total=total)
+            bar.update(task, completed=done)
+
+        return verify_record(raw, workers, tick)
+
+
+def _print_report(report: Any) -> None:
+    from rich.console import Console
+
+    con = Console()
+    marks = {"passed": "[green]✓[/]", "failed": "[red]✗[/]", "not_applicable": "[dim]–[/]"}
+    s = report.summary
+    con.print(
+        f"[bold]{s.get('title') or 'referendum'}[/]  ({s.get('group')}, "
+        f"{s['entries']} entries, {s['ballots']} ballots, {s['counted']} counted, "
+        f"{s['challenged']} challenged)"
+    )
+    for c in report.checks:
+        con.print(f" {marks[c.status]} {c.id} {c.title}")
+        for d in c.details[:5]:
+            con.print(f"      {d}", markup=False, highlight=False)
+        if len(c.details) > 5:
+            con.print(f"      … and {len(c.details) - 5} more")
+    if report.ok:
+        con.print("[bold green]verified[/]: every check passed")
+    else:
+        names = ", ".join(c.id for c in report.failed)
+        con.print(f"[bold red]FAILED[/]: {names}")
+
+
+def _print_results(record: Path, report: Any) -> None:
+    from rich.console import Console
+
+    from plebiscite.record.entries import parse_entry
+    from plebiscite.record.manifest import parse_manifest
+    from plebiscite.verify.reader import read_record
+
+    con = Console()
+    raw = read_record(record)
+    ref = parse_entry(raw.entries[0])
+    m = parse_manifest(ref.data["manifest"])
+    creds: dict[str, int] = {}
+    for line in raw.entries:
+        e = parse_entry(line)
+        if e.type == "credential_list":
+            creds[e.data["region"]] = int(e.data["count"])
+    counted: dict[str, int] = {}
+    for line in raw.entries:
+        e = parse_entry(line)
+        if e.type == "tally":
+            counted = e.data["counted"]
+    rule = m.raw.get("rule", {})
+    for rid, region in m.regions.items():
+        n, c = counted.get(rid, 0), creds.get(rid, 0)
+        share = n / c if c else 0.0
+        con.print(f"\n[bold]{region.name}[/] ({rid}): turnout {n} of {c} credentials ({share:.1%})")
+        for q in m.region_questions(rid):
+            counts = report.results[rid][q.id]
+            valid = sum(v for k, v in counts.items() if k != "blank")
+            con.print(f"  {q.id}: {q.text}")
+            for slot in q.slots:
+                v = counts[slot]
+                pct = f"{v / valid:.1%}" if valid and slot != "blank" else ""
+                con.print(f"    {slot:<14}{v:>8}  {pct}")
+            con.print(f"    {_outcome(q, counts, share, rule)}")
+
+
+def _outcome(q: Any, counts: dict[str, int], turnout: float, rule: dict[str, float]) -> str:
+    if not rule:
+        return ""
+    tmin = rule.get("turnout_min")
+    if tmin is not None and turnout < tmin:
+        return f"outcome: not valid, turnout {turnout:.1%} is below {tmin:.0%}"
+    maj = rule.get("majority")
+    valid = sum(v for k, v in counts.items() if k != "blank")
+    if maj is None or not valid:
+        return "outcome: no valid answers" if not valid else ""
+    for opt in q.options:
+        if counts[opt] / valid > maj:
+            return (
+                f"outcome: {opt!r} carries ({counts[opt] / valid:.1%} > {maj:.0%} of valid answers)"
+            )
+    return f"outcome: no option reaches {maj:.0%} of valid answers"
+
+
+def _verify_and_print(record: Path, workers: int | None, human: bool, results: bool) -> int:
+    report = _run_verifier(record, workers)
+    if human:
+        _print_report(report)
+        if results and report.ok and report.results is not None:
+            _print_results(record, report)
+    return 0 if report.ok else EXIT_FAILED
+
+
+@app.command()
+def verify(
+    record: Path = typer.Argument(..., help="The published record (a folder)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, help="Processes for ballot checks (default: all cores)."
+    ),
+) -> None:
+    """Verify a published record: every numbered check, then the verdict.
+
+    Exit 0 when no check failed, 1 when one failed (named), 2 when the input is unusable.
+    """
+    report = _run_verifier(record, workers)
+    if json_out:
+        typer.echo(json.dumps(report.to_json(), indent=1))
+    else:
+        _print_report(report)
+    if not report.ok:
+        if json_out:
+            typer.echo(
+                f"plebiscite: verification failed: {', '.join(c.id for c in report.failed)}",
+                err=True,
+            )
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command()
+def results(
+    record: Path = typer.Argument(..., help="The published record (a folder)."),
+    json_out: bool = typer.Option(
+        False, "--json", help='Print {"<region>": {"<question>": {"<option>": count}}} only.'
+    ),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, help="Verifier processes (default: all cores)."
+    ),
+) -> None:
+    """Verify the record, then print its results per region."""
+    report = _run_verifier(record, workers)
+    if not report.ok:
+        _err(
+            "verification failed: " + ", ".join(f"{c.id} {c.title}" for c in report.failed),
+            EXIT_FAILED,
+        )
+    if report.results is None:
+        _err("the record holds no result yet", EXIT_FAILED)
+    if json_out:
+        typer.echo(json.dumps(report.results, indent=1, sort_keys=True))
+    else:
+        _print_results(record, report)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("plebiscite: interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
+    os._exit(0)

@@ -1,0 +1,353 @@
+"""Prime-order groups behind one interface.
+
+Protocol code sees :class:`Group` and :class:`Element` only; it never knows whether it
+runs over ristretto255 (libsodium) or a Schnorr subgroup of Z_p^* (gmpy2). The group is
+written multiplicatively everywhere (``a * b``, ``a ** e``), as in the ElectionGuard and
+Belenios specifications.
+
+Every element read from outside goes through :meth:`Group.decode_element`, which checks
+membership; every exponent through :meth:`Group.decode_scalar`, which checks range.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import secrets
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from functools import cache
+from typing import Any, Final
+
+import gmpy2
+
+SCALAR_BYTES: Final = 32
+
+
+class GroupError(ValueError):
+    """A value is not a valid element or scalar of the group."""
+
+
+class Element:
+    """An element of a prime-order group; only ever built by a :class:`Group`."""
+
+    __slots__ = ("group", "value")
+
+    def __init__(self, group: Group, value: Any) -> None:
+        self.group = group
+        self.value = value
+
+    def __mul__(self, other: Element) -> Element:
+        return self.group.mul(self, other)
+
+    def __truediv__(self, other: Element) -> Element:
+        return self.group.div(self, other)
+
+    def __pow__(self, exponent: int) -> Element:
+        return self.group.pow(self, exponent)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Element)
+            and other.group is self.group
+            and self.group.encode_element(self) == self.group.encode_element(other)
+        )
+
+    def __hash__(self) -> int:
+        return hash(self.group.encode_element(self))
+
+    def to_bytes(self) -> bytes:
+        return self.group.encode_element(self)
+
+    def hex(self) -> str:
+        return self.to_bytes().hex()
+
+    def __repr__(self) -> str:
+        h = self.hex()
+        return f"Element({self.group.name}, {h[:16]}…)"
+
+
+class Group(ABC):
+    """A cyclic group of prime order ``q`` with a fixed generator ``g``."""
+
+    name: str
+    q: int
+    element_bytes: int
+
+    @abstractmethod
+    def identity(self) -> Element: ...
+
+    @abstractmethod
+    def generator(self) -> Element: ...
+
+    @abstractmethod
+    def mul(self, a: Element, b: Element) -> Element: ...
+
+    @abstractmethod
+    def div(self, a: Element, b: Element) -> Element: ...
+
+    @abstractmethod
+    def pow(self, a: Element, e: int) -> Element:
+        """``a ** e`` for a public exponent (variable time is fine)."""
+
+    @abstractmethod
+    def pow_secret(self, a: Element, e: int) -> Element:
+        """``a ** e`` for a secret exponent, in constant time."""
+
+    @abstractmethod
+    def g_pow(self, e: int) -> Element:
+        """``g ** e`` for a public exponent."""
+
+    @abstractmethod
+    def g_pow_secret(self, e: int) -> Element:
+        """``g ** e`` for a secret exponent, in constant time."""
+
+    @abstractmethod
+    def encode_element(self, a: Element) -> bytes: ...
+
+    @abstractmethod
+    def decode_element(self, data: bytes) -> Element:
+        """Decode and check membership; raise :class:`GroupError` otherwise."""
+
+    def is_identity(self, a: Element) -> bool:
+        return self.encode_element(a) == self.encode_element(self.identity())
+
+    def prod(self, items: Iterable[Element]) -> Element:
+        acc = self.identity()
+        for x in items:
+            acc = self.mul(acc, x)
+        return acc
+
+    def random_scalar(self) -> int:
+        return secrets.randbelow(self.q - 1) + 1
+
+    def decode_scalar(self, data: bytes) -> int:
+        if len(data) != SCALAR_BYTES:
+            raise GroupError(f"scalar must be {SCALAR_BYTES} bytes, got {len(data)}")
+        v = int.from_bytes(data, "big")
+        if v >= self.q:
+            raise GroupError("scalar out of range (>= q)")
+        return v
+
+    @staticmethod
+    def encode_scalar(v: int) -> bytes:
+        return v.to_bytes(SCALAR_BYTES, "big")
+
+    def element_from_hex(self, text: str) -> Element:
+        try:
+            data = bytes.fromhex(text)
+        except (ValueError, TypeError) as exc:
+            raise GroupError("element is not hex") from exc
+        return self.decode_element(data)
+
+    def scalar_from_hex(self, text: str) -> int:
+        if not isinstance(text, str) or len(text) != 2 * SCALAR_BYTES:
+            raise GroupError("scalar must be 64 hex digits")
+        try:
+            data = bytes.fromhex(text)
+        except ValueError as exc:
+            raise GroupError("scalar is not hex") from exc
+        return self.decode_scalar(data)
+
+    def dlog(self, target: Element, bound: int) -> int:
+        """The ``m`` in ``[0, bound]`` with ``g ** m == target`` (baby-step giant-step)."""
+        step = max(1, int(gmpy2.isqrt(bound + 1)) + 1)
+        table: dict[bytes, int] = {}
+        acc = self.identity()
+        g = self.generator()
+        for j in range(step):
+            table.setdefault(self.encode_element(acc), j)
+            acc = self.mul(acc, g)
+        giant = self.g_pow(self.q - step)  # g^(-step)
+        cur = target
+        for i in range(step + 1):
+            found = table.get(self.encode_element(cur))
+            if found is not None and i * step + found <= bound:
+                return i * step + found
+            cur = self.mul(cur, giant)
+        raise GroupError(f"no discrete logarithm in [0, {bound}]")
+
+
+# --- ristretto255 over libsodium ---------------------------------------------------
+
+
+def _load_sodium() -> Any:
+    path = ctypes.util.find_library("sodium")
+    candidates = [path] if path else []
+    candidates += ["libsodium.so.23", "libsodium.so.26", "libsodium.so", "libsodium.dylib"]
+    for cand in candidates:
+        try:
+            lib = ctypes.CDLL(cand)
+        except OSError:
+            continue
+        if lib.sodium_init() < 0:
+            raise RuntimeError("libsodium failed to initialise")
+        for fn in (
+            "crypto_scalarmult_ristretto255",
+            "crypto_core_ristretto255_add",
+            "crypto_core_ristretto255_sub",
+        ):
+            getattr(lib, fn).argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p]
+        lib.crypto_scalarmult_ristretto255_base.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+        lib.crypto_core_ristretto255_is_valid_point.argtypes = [ctypes.c_char_p]
+        return lib
+    raise RuntimeError("libsodium not found (install the libsodium23 package)")
+
+
+_RISTRETTO_L: Final = 2**252 + 27742317777372353535851937790883648493
+# The canonical encoding of the ristretto255 base point (RFC 9496, section 4.4).
+_RISTRETTO_G: Final = bytes.fromhex(
+    "e2f2ae0a6abc4e71a884a961c500515f58e30b6aa582dd8db6a65945e08d2d76"
+)
+_ZERO32: Final = bytes(32)
+
+
+class Ristretto255(Group):
+    """ristretto255 (RFC 9496) through libsodium, constant time throughout.
+
+    libsodium refuses a zero scalar and the identity point in multiplication (it
+    returns an error), yet ``g ** 0`` and zero counts are everyday values here, so the
+    identity (all-zero encoding) is handled explicitly.
+    """
+
+    name = "ristretto255"
+    q = _RISTRETTO_L
+    element_bytes = 32
+
+    def __init__(self) -> None:
+        self._lib = _load_sodium()
+        self._id = Element(self, _ZERO32)
+        self._g = Element(self, _RISTRETTO_G)
+
+    def identity(self) -> Element:
+        return self._id
+
+    def generator(self) -> Element:
+        return self._g
+
+    def mul(self, a: Element, b: Element) -> Element:
+        if a.value == _ZERO32:
+            return b
+        if b.value == _ZERO32:
+            return a
+        out = ctypes.create_string_buffer(32)
+        self._lib.crypto_core_ristretto255_add(out, a.value, b.value)
+        return Element(self, out.raw)
+
+    def div(self, a: Element, b: Element) -> Element:
+        if b.value == _ZERO32:
+            return a
+        out = ctypes.create_string_buffer(32)
+        self._lib.crypto_core_ristretto255_sub(out, a.value, b.value)
+        return Element(self, out.raw)
+
+    def pow(self, a: Element, e: int) -> Element:
+        e %= self.q
+        if e == 0 or a.value == _ZERO32:
+            return self._id
+        out = ctypes.create_string_buffer(32)
+        if self._lib.crypto_scalarmult_ristretto255(out, e.to_bytes(32, "little"), a.value):
+            return self._id  # only when the result is the identity
+        return Element(self, out.raw)
+
+    pow_secret = pow
+
+    def g_pow(self, e: int) -> Element:
+        e %= self.q
+        if e == 0:
+            return self._id
+        out = ctypes.create_string_buffer(32)
+        self._lib.crypto_scalarmult_ristretto255_base(out, e.to_bytes(32, "little"))
+        return Element(self, out.raw)
+
+    g_pow_secret = g_pow
+
+    def encode_element(self, a: Element) -> bytes:
+        v: bytes = a.value
+        return v
+
+    def decode_element(self, data: bytes) -> Element:
+        if not isinstance(data, bytes | bytearray) or len(data) != 32:
+            raise GroupError("ristretto255 element must be 32 bytes")
+        data = bytes(data)
+        if data == _ZERO32:
+            return self._id
+        if self._lib.crypto_core_ristretto255_is_valid_point(data) != 1:
+            raise GroupError("not a canonical ristretto255 encoding")
+        return Element(self, data)
+
+
+# --- Schnorr subgroups of Z_p^* over gmpy2 -------------------------------------------
+
+
+class ModpGroup(Group):
+    """The order-``q`` subgroup of Z_p^* generated by ``g``."""
+
+    def __init__(self, name: str, p: int, q: int, g: int) -> None:
+        self.name = name
+        self.p = gmpy2.mpz(p)
+        self.q = q
+        self._qz = gmpy2.mpz(q)
+        self.element_bytes = (p.bit_length() + 7) // 8
+        self._id = Element(self, gmpy2.mpz(1))
+        self._g = Element(self, gmpy2.mpz(g))
+
+    def identity(self) -> Element:
+        return self._id
+
+    def generator(self) -> Element:
+        return self._g
+
+    def mul(self, a: Element, b: Element) -> Element:
+        return Element(self, gmpy2.f_mod(a.value * b.value, self.p))
+
+    def div(self, a: Element, b: Element) -> Element:
+        return Element(self, gmpy2.f_mod(a.value * gmpy2.invert(b.value, self.p), self.p))
+
+    def pow(self, a: Element, e: int) -> Element:
+        return Element(self, gmpy2.powmod(a.value, e % self.q, self.p))
+
+    def pow_secret(self, a: Element, e: int) -> Element:
+        e %= self.q
+        if e == 0:
+            return self._id
+        return Element(self, gmpy2.powmod_sec(a.value, e, self.p))
+
+    def g_pow(self, e: int) -> Element:
+        return self.pow(self._g, e)
+
+    def g_pow_secret(self, e: int) -> Element:
+        return self.pow_secret(self._g, e)
+
+    def encode_element(self, a: Element) -> bytes:
+        v: bytes = int(a.value).to_bytes(self.element_bytes, "big")
+        return v
+
+    def decode_element(self, data: bytes) -> Element:
+        if not isinstance(data, bytes | bytearray) or len(data) != self.element_bytes:
+            raise GroupError(f"{self.name} element must be {self.element_bytes} bytes")
+        v = gmpy2.mpz(int.from_bytes(data, "big"))
+        if not 0 < v < self.p:
+            raise GroupError(f"{self.name} element out of range")
+        if gmpy2.powmod(v, self._qz, self.p) != 1:
+            raise GroupError(f"{self.name} element not in the order-q subgroup")
+        return Element(self, v)
+
+
+GROUP_NAMES: Final = ("ristretto255", "modp-4096", "belenios-2048")
+
+
+@cache
+def get_group(name: str) -> Group:
+    """The named group; :class:`GroupError` for an unknown name."""
+    from plebiscite.crypto import constants as c
+
+    if name == "ristretto255":
+        return Ristretto255()
+    if name == "modp-4096":
+        return ModpGroup(name, c.MODP4096_P, c.MODP4096_Q, c.MODP4096_G)
+    if name == "belenios-2048":
+        return ModpGroup(name, c.BELENIOS2048_P, c.BELENIOS2048_Q, c.BELENIOS2048_G)
+    if name == "electionguard-1":
+        return ModpGroup(name, c.ELECTIONGUARD1_P, c.ELECTIONGUARD1_Q, c.ELECTIONGUARD1_G)
+    raise GroupError(f"unknown group {name!r} (known: {', '.join(GROUP_NAMES)})")

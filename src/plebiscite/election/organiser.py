@@ -1,0 +1,255 @@
+"""The organiser: runs the board, opens and closes, posts the tally and the result.
+
+The organiser appends what others sign (guardians, the credential authority, voters)
+and signs only its own entries. Its data directory holds the board (SQLite) and the
+board's signing key; nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from plebiscite.board.checkpoint import Checkpoint
+from plebiscite.board.log import Board
+from plebiscite.board.store import SQLiteStore
+from plebiscite.crypto import threshold
+from plebiscite.crypto.group import Element, Group, get_group
+from plebiscite.election.clock import Clock
+from plebiscite.election.keys import key_from_seed, seed_of, write_secret_json
+from plebiscite.election.tally import (
+    TallyResult,
+    check_posted_tally,
+    combine_shares,
+    compute_tally,
+    tally_to_json,
+)
+from plebiscite.record import codec
+from plebiscite.record.canonical import canonical_bytes
+from plebiscite.record.entries import (
+    Entry,
+    Submission,
+    election_id_of,
+    format_time,
+    key_to_b64,
+    parse_entry,
+    sign,
+)
+from plebiscite.record.manifest import Manifest, guardian_ids, parse_manifest
+from plebiscite.record.protocol import context_hash
+
+BOARD_DB = "board.sqlite"
+BOARD_KEY = "board-key.json"
+
+
+class OrganiserError(RuntimeError):
+    """A step is not possible in the board's current state."""
+
+
+class Organiser:
+    def __init__(self, data_dir: Path, clock: Clock | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        keyfile = self.data_dir / BOARD_KEY
+        if not keyfile.exists():
+            raise OrganiserError(f"{self.data_dir} holds no referendum (no {BOARD_KEY})")
+        meta = json.loads(keyfile.read_text())
+        self.key: Ed25519PrivateKey = key_from_seed(meta["signing_key"])
+        self.origin: str = meta["origin"]
+        self.clock = clock or Clock()
+        self.board = Board(SQLiteStore(self.data_dir / BOARD_DB), self.key, self.origin)
+        self._entries: list[Entry] = [parse_entry(b) for b in self.board.entries()]
+        if not self._entries or self._entries[0].type != "referendum":
+            raise OrganiserError("the board does not start with a referendum entry")
+        ref = self._entries[0].data
+        self.manifest: Manifest = parse_manifest(ref["manifest"])
+        self.election_id = election_id_of(ref)
+        self.group: Group = get_group(self.manifest.group)
+
+    @classmethod
+    def init(
+        cls, data_dir: Path, manifest_raw: dict[str, Any], clock: Clock | None = None
+    ) -> Organiser:
+        manifest = parse_manifest(manifest_raw)
+        data_dir = Path(data_dir)
+        if (data_dir / BOARD_KEY).exists():
+            raise OrganiserError(f"{data_dir} already holds a referendum")
+        key = Ed25519PrivateKey.generate()
+        origin = f"plebiscite/{uuid.uuid4()}"
+        write_secret_json(
+            data_dir / BOARD_KEY,
+            {
+                "kind": "plebiscite board signing key (UNENCRYPTED)",
+                "signing_key": seed_of(key),
+                "origin": origin,
+            },
+        )
+        clock = clock or Clock()
+        board = Board(SQLiteStore(data_dir / BOARD_DB), key, origin)
+        data = {"manifest": manifest.raw, "board_key": key_to_b64(key), "origin": origin}
+        entry = sign("referendum", data, "", key).at(format_time(clock.now()))
+        board.append(entry.to_bytes())
+        board.checkpoint(format_time(clock.now()))
+        board.store.close()
+        return cls(data_dir, clock)
+
+    # -- reading ----------------------------------------------------------------------
+
+    def entries(self) -> list[Entry]:
+        return list(self._entries)
+
+    def of_type(self, type_: str) -> Iterator[tuple[int, Entry]]:
+        return ((i, e) for i, e in enumerate(self._entries) if e.type == type_)
+
+    def has(self, type_: str) -> bool:
+        return any(True for _ in self.of_type(type_))
+
+    def now(self) -> str:
+        return format_time(self.clock.now())
+
+    # -- writing ----------------------------------------------------------------------
+
+    def append(self, sub: Submission, checkpoint: bool = True) -> int:
+        entry = sub.at(self.now())
+        index = self.board.append(entry.to_bytes())
+        self._entries.append(entry)
+        if checkpoint:
+            self.board.checkpoint(self.now())
+        return index
+
+    def append_many(self, subs: list[Submission]) -> list[int]:
+        now = self.now()
+        entries = [s.at(now) for s in subs]
+        idx = self.board.append_many([e.to_bytes() for e in entries])
+        self._entries.extend(entries)
+        self.board.checkpoint(self.now())
+        return idx
+
+    def post(self, type_: str, data: dict[str, Any]) -> int:
+        return self.append(sign(type_, data, self.election_id, self.key))
+
+    def checkpoint(self) -> Checkpoint:
+        return self.board.checkpoint(self.now())
+
+    # -- steps ------------------------------------------------------------------------
+
+    def guardian_key_entries(self) -> list[dict[str, Any]]:
+        return [e.data for _, e in self.of_type("guardian_key")]
+
+    def guardian_share_entries(self) -> list[dict[str, Any]]:
+        return [e.data for _, e in self.of_type("guardian_shares")]
+
+    def post_context(self) -> dict[str, Any]:
+        """After every guardian is ready: the joint key and the context hash."""
+        if self.has("election_context"):
+            raise OrganiserError("the election context is already posted")
+        keys = sorted(self.guardian_key_entries(), key=lambda d: int(d["index"]))
+        ids = guardian_ids(self.manifest)
+        if [d["guardian"] for d in keys] != ids:
+            raise OrganiserError("not every guardian has posted its key")
+        ready = {e.data["guardian"] for _, e in self.of_type("guardian_ready")}
+        if ready != set(ids):
+            raise OrganiserError(f"guardians not ready yet: {sorted(set(ids) - ready)}")
+        g = self.group
+        commitments = [[codec.element(g, c) for c in d["commitments"]] for d in keys]
+        jk = threshold.joint_key(g, commitments)
+        ctx = context_hash(g, self.election_id, self.manifest.quorum, commitments, jk)
+        data = {"joint_key": jk.hex(), "context_hash": ctx.hex()}
+        self.post("election_context", data)
+        return data
+
+    def context(self) -> tuple[bytes, Element]:
+        for _, e in self.of_type("election_context"):
+            return bytes.fromhex(e.data["context_hash"]), codec.element(
+                self.group, e.data["joint_key"]
+            )
+        raise OrganiserError("the key ceremony is not finished (no election context)")
+
+    def open(self) -> int:
+        if not self.has("election_context"):
+            raise OrganiserError("cannot open: the key ceremony is not finished")
+        regions = {e.data["region"] for _, e in self.of_type("credential_list")}
+        missing = set(self.manifest.regions) - regions
+        if missing:
+            raise OrganiserError(f"cannot open: no credential list for {sorted(missing)}")
+        if self.has("open"):
+            raise OrganiserError("the referendum is already open")
+        return self.post("open", {})
+
+    def close(self) -> int:
+        if not self.has("open"):
+            raise OrganiserError("cannot close: the referendum was never opened")
+        if self.has("close"):
+            raise OrganiserError("the referendum is already closed")
+        ballots = sum(1 for _ in self.of_type("ballot"))
+        return self.post("close", {"ballots": ballots, "size": self.board.size})
+
+    def tally(self) -> int:
+        if self.has("tally"):
+            raise OrganiserError("the tally is already posted")
+        tr = compute_tally(self.group, self.manifest, self._entries)
+        return self.post("tally", tally_to_json(tr))
+
+    def posted_tally(self) -> tuple[int, dict[str, Any]]:
+        for i, e in self.of_type("tally"):
+            return i, e.data
+        raise OrganiserError("no tally on the board yet")
+
+    def result(self) -> dict[str, Any]:
+        """Combine a quorum of decryption shares into the result and post it."""
+        if self.has("result"):
+            raise OrganiserError("the result is already posted")
+        tally_index, posted = self.posted_tally()
+        tr = compute_tally(self.group, self.manifest, self._entries)
+        check_posted_tally(tr, posted)
+        index_of = {d["guardian"]: int(d["index"]) for d in self.guardian_key_entries()}
+        shares = {
+            index_of[e.data["guardian"]]: e.data["shares"]
+            for _, e in self.of_type("decryption_share")
+            if e.data["tally_index"] == tally_index
+        }
+        if len(shares) < self.manifest.quorum:
+            raise OrganiserError(
+                f"{len(shares)} decryption shares, the quorum is {self.manifest.quorum}"
+            )
+        chosen = dict(sorted(shares.items())[: self.manifest.quorum])
+        counts = combine_shares(self.group, tr, chosen)
+        by_index = {v: k for k, v in index_of.items()}
+        data = {
+            "tally_index": tally_index,
+            "guardians": [by_index[i] for i in sorted(chosen)],
+            "counts": counts,
+        }
+        self.post("result", data)
+        return data
+
+    def tally_result(self) -> TallyResult:
+        return compute_tally(self.group, self.manifest, self._entries)
+
+    # -- publication ------------------------------------------------------------------
+
+    def publish(self, out: Path) -> None:
+        write_record(self.board, out)
+
+    def close_store(self) -> None:
+        self.board.store.close()
+
+
+def write_record(board: Board, out: Path) -> None:
+    """The published record: the entries in log order and the signed checkpoints."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / "entries.jsonl.tmp"
+    with tmp.open("wb") as f:
+        for raw in board.entries():
+            f.write(raw + b"\n")
+    tmp.replace(out / "entries.jsonl")
+    tmp = out / "checkpoints.jsonl.tmp"
+    with tmp.open("wb") as f:
+        for cp in board.checkpoints():
+            f.write(canonical_bytes(cp.to_json()) + b"\n")
+    tmp.replace(out / "checkpoints.jsonl")

@@ -1,0 +1,247 @@
+"""The referendum file (manifest): strict parsing, one clear error per problem.
+
+Unknown keys are an error: later features extend this schema, nothing is ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from plebiscite.crypto.group import GROUP_NAMES
+
+BLANK = "blank"
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+DEFAULT_GROUP = "ristretto255"
+
+
+class ManifestError(ValueError):
+    """The referendum file is not valid; the message names the place."""
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    text: str
+    options: tuple[str, ...]
+    min: int
+    max: int
+    blank: bool
+
+    @property
+    def slots(self) -> tuple[str, ...]:
+        """Every encrypted position of a ballot: the options, then ``blank`` if allowed."""
+        return self.options + ((BLANK,) if self.blank else ())
+
+
+@dataclass(frozen=True)
+class Region:
+    id: str
+    name: str
+    questions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    raw: dict[str, Any]
+    title: str
+    questions: dict[str, Question]
+    regions: dict[str, Region]
+    opens: datetime
+    closes: datetime
+    guardian_count: int
+    quorum: int
+    group: str
+
+    def region_questions(self, region: str) -> list[Question]:
+        return [self.questions[q] for q in self.regions[region].questions]
+
+
+def parse_time(value: Any, where: str) -> datetime:
+    if not isinstance(value, str):
+        raise ManifestError(f"{where}: expected an ISO 8601 time string")
+    text = value.strip()
+    if not (text.endswith("Z") or re.search(r"[+-]\d\d:?\d\d$", text)):
+        raise ManifestError(f"{where}: time {value!r} needs a 'Z' or an offset")
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ManifestError(f"{where}: {value!r} is not an ISO 8601 time") from exc
+
+
+def _obj(value: Any, where: str, required: set[str], optional: set[str]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ManifestError(f"{where}: expected an object")
+    unknown = set(value) - required - optional
+    if unknown:
+        raise ManifestError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+    missing = required - set(value)
+    if missing:
+        raise ManifestError(f"{where}: missing key {sorted(missing)[0]!r}")
+    return value
+
+
+def _str(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ManifestError(f"{where}: expected a non-empty string")
+    return value
+
+
+def _ident(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not _ID.match(value):
+        raise ManifestError(f"{where}: {value!r} is not a valid id (letters, digits, _ . -)")
+    return value
+
+
+def _int(value: Any, where: str, lo: int, hi: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ManifestError(f"{where}: expected an integer")
+    if value < lo or (hi is not None and value > hi):
+        bound = f"between {lo} and {hi}" if hi is not None else f">= {lo}"
+        raise ManifestError(f"{where}: {value} must be {bound}")
+    return value
+
+
+def _share(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ManifestError(f"{where}: expected a share between 0 and 1")
+    return float(value)
+
+
+def _key(value: Any, where: str) -> str:
+    import base64
+    import binascii
+
+    if not isinstance(value, str):
+        raise ManifestError(f"{where}: expected a base64 Ed25519 public key")
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ManifestError(f"{where}: not base64") from exc
+    if len(raw) != 32:
+        raise ManifestError(f"{where}: an Ed25519 public key is 32 bytes")
+    return value
+
+
+def parse_manifest(data: Any) -> Manifest:
+    m = _obj(
+        data,
+        "referendum",
+        {"title", "questions", "regions", "opens", "closes", "guardians"},
+        {"group", "rule", "credential_authority", "description"},
+    )
+    title = _str(m["title"], "title")
+    if "description" in m and not isinstance(m["description"], str):
+        raise ManifestError("description: expected a string")
+    group = m.get("group", DEFAULT_GROUP)
+    if group not in GROUP_NAMES:
+        raise ManifestError(f"group: {group!r} is not one of {', '.join(GROUP_NAMES)}")
+
+    if not isinstance(m["questions"], list) or not m["questions"]:
+        raise ManifestError("questions: expected a non-empty list")
+    questions: dict[str, Question] = {}
+    for i, qd in enumerate(m["questions"]):
+        w = f"questions[{i}]"
+        qo = _obj(qd, w, {"id", "text", "options"}, {"min", "max", "blank"})
+        qid = _ident(qo["id"], f"{w}.id")
+        if qid in questions:
+            raise ManifestError(f"{w}.id: duplicate question id {qid!r}")
+        if not isinstance(qo["options"], list) or len(qo["options"]) < 1:
+            raise ManifestError(f"{w}.options: expected a non-empty list of option ids")
+        opts = tuple(_ident(o, f"{w}.options[{j}]") for j, o in enumerate(qo["options"]))
+        if BLANK in opts:
+            raise ManifestError(f"{w}.options: 'blank' is reserved; use \"blank\": true")
+        if len(set(opts)) != len(opts):
+            raise ManifestError(f"{w}.options: duplicate option id")
+        lo = _int(qo.get("min", 1), f"{w}.min", 0, len(opts))
+        hi = _int(qo.get("max", 1), f"{w}.max", 1, len(opts))
+        if lo > hi:
+            raise ManifestError(f"{w}: min {lo} is greater than max {hi}")
+        blank = qo.get("blank", False)
+        if not isinstance(blank, bool):
+            raise ManifestError(f"{w}.blank: expected true or false")
+        questions[qid] = Question(qid, _str(qo["text"], f"{w}.text"), opts, lo, hi, blank)
+
+    if not isinstance(m["regions"], list) or not m["regions"]:
+        raise ManifestError("regions: expected a non-empty list")
+    regions: dict[str, Region] = {}
+    for i, rd in enumerate(m["regions"]):
+        w = f"regions[{i}]"
+        ro = _obj(rd, w, {"id", "name", "questions"}, set())
+        rid = _ident(ro["id"], f"{w}.id")
+        if rid in regions:
+            raise ManifestError(f"{w}.id: duplicate region id {rid!r}")
+        if not isinstance(ro["questions"], list) or not ro["questions"]:
+            raise ManifestError(f"{w}.questions: expected a non-empty list of question ids")
+        qs = tuple(ro["questions"])
+        for q in qs:
+            if q not in questions:
+                raise ManifestError(f"{w}.questions: unknown question {q!r}")
+        if len(set(qs)) != len(qs):
+            raise ManifestError(f"{w}.questions: duplicate question")
+        regions[rid] = Region(rid, _str(ro["name"], f"{w}.name"), qs)
+
+    opens = parse_time(m["opens"], "opens")
+    closes = parse_time(m["closes"], "closes")
+    if closes <= opens:
+        raise ManifestError("closes: must be after opens")
+
+    g = _obj(m["guardians"], "guardians", {"count", "quorum"}, {"members"})
+    count = _int(g["count"], "guardians.count", 1, 64)
+    quorum = _int(g["quorum"], "guardians.quorum", 1, count)
+    if "members" in g:
+        if not isinstance(g["members"], list) or len(g["members"]) != count:
+            raise ManifestError("guardians.members: expected one member per guardian")
+        seen: set[str] = set()
+        for i, md in enumerate(g["members"]):
+            w = f"guardians.members[{i}]"
+            mo = _obj(md, w, {"id", "name", "public_key"}, set())
+            mid = _ident(mo["id"], f"{w}.id")
+            if mid in seen:
+                raise ManifestError(f"{w}.id: duplicate guardian id")
+            seen.add(mid)
+            _str(mo["name"], f"{w}.name")
+            _key(mo["public_key"], f"{w}.public_key")
+
+    if "rule" in m:
+        r = _obj(m["rule"], "rule", set(), {"turnout_min", "majority"})
+        for k in r:
+            _share(r[k], f"rule.{k}")
+    if "credential_authority" in m:
+        ca = _obj(m["credential_authority"], "credential_authority", {"name", "public_key"}, set())
+        _str(ca["name"], "credential_authority.name")
+        _key(ca["public_key"], "credential_authority.public_key")
+
+    return Manifest(
+        raw=m,
+        title=title,
+        questions=questions,
+        regions=regions,
+        opens=opens,
+        closes=closes,
+        guardian_count=count,
+        quorum=quorum,
+        group=group,
+    )
+
+
+def guardian_ids(manifest: Manifest) -> list[str]:
+    """Guardian ids in index order (index = position + 1)."""
+    members = manifest.raw["guardians"].get("members")
+    if members:
+        return [str(mm["id"]) for mm in members]
+    return [f"guardian-{i}" for i in range(1, manifest.guardian_count + 1)]
+
+
+def pinned_guardian_key(manifest: Manifest, guardian: str) -> str | None:
+    for mm in manifest.raw["guardians"].get("members", []):
+        if mm["id"] == guardian:
+            return str(mm["public_key"])
+    return None
+
+
+def pinned_authority_key(manifest: Manifest) -> str | None:
+    ca = manifest.raw.get("credential_authority")
+    return str(ca["public_key"]) if ca else None

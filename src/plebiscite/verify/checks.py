@@ -1,0 +1,846 @@
+"""The verifier's numbered checks.
+
+The verifier re-derives everything from the record with ``crypto/``, ``record/`` and
+``board/`` only; it never imports the producing side (``election/``), so a bug there
+cannot hide itself. Each check returns data; a check whose inputs are missing because
+an earlier check failed is reported as failed ("cannot run"), never as passed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from plebiscite.board.checkpoint import Checkpoint, verify_checkpoint
+from plebiscite.board.merkle import MerkleTree, leaf_hash
+from plebiscite.crypto import threshold
+from plebiscite.crypto.elgamal import Ciphertext
+from plebiscite.crypto.group import Element, Group, GroupError, get_group
+from plebiscite.crypto.proofs import verify_equality, verify_schnorr
+from plebiscite.record import codec
+from plebiscite.record.canonical import CanonicalError, loads
+from plebiscite.record.entries import (
+    Entry,
+    EntryError,
+    b64decode,
+    election_id_of,
+    parse_entry,
+    verify_entry_signature,
+)
+from plebiscite.record.manifest import (
+    Manifest,
+    ManifestError,
+    guardian_ids,
+    parse_manifest,
+    pinned_authority_key,
+    pinned_guardian_key,
+)
+from plebiscite.record.protocol import (
+    TAG_COEFFICIENT,
+    TAG_DECRYPTION,
+    TAG_SHARE_KEY,
+    context_hash,
+    decryption_bind,
+)
+from plebiscite.verify.ballots import BallotContext, BallotFinding, check_batch, check_challenged
+from plebiscite.verify.reader import RawRecord
+from plebiscite.verify.report import CheckResult, CheckSpec, Report, Status
+
+CHECKS: list[CheckSpec] = [
+    CheckSpec(
+        "V01",
+        "Entries are well-formed and start with one referendum",
+        "V1 (parameters)",
+        "archive format",
+    ),
+    CheckSpec(
+        "V02",
+        "Checkpoints are signed by the board and match the entries",
+        "-",
+        "archive chain (event hashes)",
+    ),
+    CheckSpec("V03", "The final checkpoint covers every entry", "-", "archive chain (last event)"),
+    CheckSpec("V04", "The referendum file is valid", "V1 (manifest)", "election.json well-formed"),
+    CheckSpec(
+        "V05",
+        "Every entry is signed by the party that vouches for it",
+        "-",
+        "signed ballots, trustee keys",
+    ),
+    CheckSpec("V06", "Entries follow the protocol's order", "-", "event sequence"),
+    CheckSpec(
+        "V07",
+        "Guardian commitments carry valid proofs of knowledge",
+        "V2 (guardian public keys)",
+        "trustee public keys / threshold certificates",
+    ),
+    CheckSpec(
+        "V08",
+        "Every guardian distributed shares and proved its key share",
+        "V2",
+        "threshold polynomials",
+    ),
+    CheckSpec(
+        "V09",
+        "Joint key and context hash recomputed",
+        "V3 (election public key, extended base hash)",
+        "election public key",
+    ),
+    CheckSpec(
+        "V10",
+        "Credential lists: one per region, signed, no duplicates",
+        "-",
+        "public credentials and weights",
+    ),
+    CheckSpec(
+        "V11",
+        "Ballots are well-formed, with valid group elements",
+        "V4 (part: membership)",
+        "canonical ballots",
+    ),
+    CheckSpec(
+        "V12", "Ballots use listed credentials of their region", "-", "ballot credential in list"
+    ),
+    CheckSpec(
+        "V13",
+        "Ballot proofs: each option 0 or 1, each question in min..max",
+        "V4, V5 (selection encryptions, selection limits)",
+        "individual and overall proofs",
+    ),
+    CheckSpec(
+        "V14",
+        "Tracking codes match and never repeat",
+        "V6 (confirmation codes)",
+        "ballot hashes unique",
+    ),
+    CheckSpec("V15", "Ballots lie inside the voting window", "-", "-"),
+    CheckSpec(
+        "V16",
+        "One counted ballot per credential; turnout within credentials",
+        "-",
+        "last ballot per credential",
+    ),
+    CheckSpec(
+        "V17",
+        "The tally is the product of the counted ballots",
+        "V7 (ballot aggregation)",
+        "encrypted tally (recomputed)",
+    ),
+    CheckSpec(
+        "V18",
+        "Decryption shares carry valid proofs from a quorum",
+        "V8, V9, V10 (partial decryptions, compensation)",
+        "partial decryptions",
+    ),
+    CheckSpec(
+        "V19", "The result is the decryption of the tally", "V11, V12 (tally decryption)", "result"
+    ),
+    CheckSpec("V20", "Challenged ballots open to valid choices", "V13 (challenged ballots)", "-"),
+]
+TITLES = {c.id: c.title for c in CHECKS}
+
+BATCH = 64
+
+
+class CannotRun(Exception):
+    """A check's inputs are missing because an earlier check failed."""
+
+
+@dataclass
+class State:
+    raw: RawRecord
+    entries: list[Entry | None] = field(default_factory=list)
+    manifest: Manifest | None = None
+    referendum: Entry | None = None
+    election_id: str = ""
+    board_key: bytes = b""
+    group: Group | None = None
+    commitments: dict[str, list[Element]] = field(default_factory=dict)
+    indices: dict[str, int] = field(default_factory=dict)
+    verification_keys: dict[str, Element] = field(default_factory=dict)
+    joint_key: Element | None = None
+    context: bytes | None = None
+    credentials: dict[str, set[str]] = field(default_factory=dict)
+    ballot_findings: list[BallotFinding] | None = None
+    counted: dict[str, Entry] = field(default_factory=dict)  # credential -> last ballot
+    tally: dict[str, dict[str, dict[str, Ciphertext]]] | None = None
+    tally_index: int | None = None
+    results: dict[str, Any] | None = None
+
+    def of_type(self, t: str) -> list[tuple[int, Entry]]:
+        return [(i, e) for i, e in enumerate(self.entries) if e is not None and e.type == t]
+
+    def need_manifest(self) -> Manifest:
+        if self.manifest is None or self.group is None:
+            raise CannotRun("no valid referendum file (V04)")
+        return self.manifest
+
+    def need_group(self) -> Group:
+        self.need_manifest()
+        assert self.group is not None
+        return self.group
+
+    def need_context(self) -> tuple[bytes, Element]:
+        if self.context is None or self.joint_key is None:
+            raise CannotRun("no valid election context (V09)")
+        return self.context, self.joint_key
+
+
+class Verifier:
+    def __init__(self, raw: RawRecord, workers: int = 1) -> None:
+        self.s = State(raw)
+        self.workers = max(1, workers)
+        self.progress: Callable[[int, int], None] | None = None
+
+    def run(self) -> Report:
+        out = []
+        for spec in CHECKS:
+            fn = getattr(self, "check_" + spec.id.lower())
+            try:
+                details = fn()
+                status: Status = "passed"
+                if details is None:
+                    status, details = "not_applicable", []
+                elif details:
+                    status = "failed"
+                else:
+                    details = []
+            except CannotRun as exc:
+                status, details = "failed", [f"cannot run: {exc}"]
+            out.append(CheckResult(spec.id, spec.title, status, list(details)[:50]))
+        s = self.s
+        summary = {
+            "entries": len(s.raw.entries),
+            "checkpoints": len(s.raw.checkpoints),
+            "ballots": len(s.of_type("ballot")),
+            "challenged": len(s.of_type("challenged_ballot")),
+            "counted": len(s.counted),
+            "group": s.group.name if s.group else None,
+            "title": s.manifest.title if s.manifest else None,
+        }
+        return Report(out, summary, s.results)
+
+    # V01 -------------------------------------------------------------------------------
+    def check_v01(self) -> list[str]:
+        s, problems = self.s, []
+        last = None
+        for i, raw in enumerate(s.raw.entries):
+            try:
+                e = parse_entry(raw)
+            except EntryError as exc:
+                s.entries.append(None)
+                problems.append(f"entry {i}: {exc}")
+                continue
+            if last is not None and e.when < last:
+                problems.append(f"entry {i}: time goes backwards")
+            last = e.when
+            s.entries.append(e)
+        refs = s.of_type("referendum")
+        if not refs or refs[0][0] != 0:
+            problems.append("the first entry is not the referendum")
+        if len(refs) > 1:
+            problems.append(f"{len(refs)} referendum entries")
+        if refs and refs[0][0] == 0:
+            s.referendum = refs[0][1]
+        return problems
+
+    # V02 -------------------------------------------------------------------------------
+    def check_v02(self) -> list[str]:
+        s, problems = self.s, []
+        ref = s.referendum
+        if ref is None:
+            raise CannotRun("no referendum entry (V01)")
+        try:
+            s.board_key = b64decode(ref.data.get("board_key"), 32, "board_key")
+        except EntryError as exc:
+            raise CannotRun(str(exc)) from exc
+        origin = ref.data.get("origin")
+        tree = MerkleTree()
+        for raw in s.raw.entries:
+            tree.append(leaf_hash(raw))
+        self._tree = tree
+        prev_size, prev_time = 0, None
+        self._final: Checkpoint | None = None
+        if not s.raw.checkpoints:
+            return ["no checkpoints"]
+        for i, line in enumerate(s.raw.checkpoints):
+            try:
+                cp = Checkpoint.from_json(loads(line))
+            except (ValueError, CanonicalError) as exc:
+                problems.append(f"checkpoint {i}: {exc}")
+                continue
+            if not verify_checkpoint(cp, s.board_key):
+                problems.append(f"checkpoint {i}: bad signature")
+            if cp.origin != origin:
+                problems.append(f"checkpoint {i}: origin {cp.origin!r} is not the board's")
+            if cp.size > tree.size:
+                problems.append(f"checkpoint {i}: size {cp.size} beyond the {tree.size} entries")
+            elif cp.root != tree.root(cp.size):
+                problems.append(f"checkpoint {i}: root does not match entries 0..{cp.size - 1}")
+            if cp.size < prev_size:
+                problems.append(f"checkpoint {i}: size goes backwards")
+            if prev_time is not None and cp.time < prev_time:
+                problems.append(f"checkpoint {i}: time goes backwards")
+            prev_size, prev_time = cp.size, cp.time
+            self._final = cp
+        return problems
+
+    # V03 -------------------------------------------------------------------------------
+    def check_v03(self) -> list[str]:
+        final = getattr(self, "_final", None)
+        if final is None:
+            raise CannotRun("no readable checkpoint (V02)")
+        n = len(self.s.raw.entries)
+        if final.size != n:
+            return [f"the final checkpoint covers {final.size} of {n} entries"]
+        if final.root != self._tree.root(n):
+            return ["the final checkpoint's root does not match the entries"]
+        return []
+
+    # V04 -------------------------------------------------------------------------------
+    def check_v04(self) -> list[str]:
+        s = self.s
+        if s.referendum is None:
+            raise CannotRun("no referendum entry (V01)")
+        d = s.referendum.data
+        if set(d) != {"manifest", "board_key", "origin"} or not isinstance(d.get("origin"), str):
+            return ["referendum entry: expected keys board_key, manifest, origin"]
+        try:
+            m = parse_manifest(d["manifest"])
+            s.group = get_group(m.group)
+        except (ManifestError, GroupError) as exc:
+            return [str(exc)]
+        s.manifest = m
+        s.election_id = election_id_of(d)
+        return []
+
+    # V05 -------------------------------------------------------------------------------
+    def check_v05(self) -> list[str]:
+        s, problems = self.s, []
+        m = s.need_manifest()
+        board = s.referendum.data["board_key"] if s.referendum else None
+        guardian_keys: dict[str, str] = {}
+        for _, ke in s.of_type("guardian_key"):
+            gid = ke.data.get("guardian")
+            if isinstance(gid, str) and gid not in guardian_keys and ke.signer:
+                guardian_keys[gid] = ke.signer
+        ca_pinned = pinned_authority_key(m)
+        ca_keys = {ce.signer for _, ce in s.of_type("credential_list")}
+        if ca_pinned is None and len(ca_keys) > 1:
+            problems.append("credential lists are signed by different keys")
+        for i, e in enumerate(s.entries):
+            if e is None:
+                continue
+            if e.type == "challenged_ballot":
+                if e.signer is not None:
+                    problems.append(f"entry {i}: a challenged ballot must be anonymous")
+                continue
+            if e.type in ("referendum", "election_context", "open", "close", "tally", "result"):
+                expected = board
+            elif e.type.startswith("guardian_") or e.type == "decryption_share":
+                gid = e.data.get("guardian")
+                expected = pinned_guardian_key(m, gid) if isinstance(gid, str) else None
+                expected = expected or guardian_keys.get(gid) if isinstance(gid, str) else None
+            elif e.type == "credential_list":
+                expected = ca_pinned or e.signer
+            elif e.type == "ballot":
+                expected = e.data.get("credential")
+            else:  # pragma: no cover - closed set
+                expected = None
+            if expected is None or e.signer != expected:
+                problems.append(
+                    f"entry {i} ({e.type}): not signed by the party that vouches for it"
+                )
+                continue
+            eid = "" if e.type == "referendum" else s.election_id
+            if not verify_entry_signature(e, eid):
+                problems.append(f"entry {i} ({e.type}): invalid signature")
+        return problems
+
+    # V06 -------------------------------------------------------------------------------
+    def check_v06(self) -> list[str]:
+        s, problems = self.s, []
+        s.need_manifest()
+        order = {
+            "referendum": 0,
+            "guardian_key": 1,
+            "guardian_shares": 2,
+            "guardian_ready": 3,
+            "election_context": 4,
+            "credential_list": 4,
+            "open": 5,
+            "ballot": 6,
+            "challenged_ballot": 6,
+            "close": 7,
+            "tally": 8,
+            "decryption_share": 9,
+            "result": 10,
+        }
+        phase = -1
+        for i, e in enumerate(s.entries):
+            if e is None:
+                continue
+            p = order[e.type]
+            if p < phase:
+                problems.append(f"entry {i} ({e.type}) comes after a later phase")
+            phase = max(phase, p)
+        for t in ("election_context", "open", "close", "tally", "result"):
+            n = len(s.of_type(t))
+            if n > 1:
+                problems.append(f"{n} {t} entries")
+        for i, e in s.of_type("close"):
+            ballots = sum(1 for j, b in s.of_type("ballot") if j < i)
+            if e.data != {"ballots": ballots, "size": i}:
+                problems.append(f"close entry: expected ballots={ballots}, size={i}")
+        return problems
+
+    # V07 -------------------------------------------------------------------------------
+    def check_v07(self) -> list[str]:
+        s, problems = self.s, []
+        m, g = s.need_manifest(), s.need_group()
+        ids = guardian_ids(m)
+        seen: dict[str, int] = {}
+        ctx = bytes.fromhex(s.election_id)
+        for i, e in s.of_type("guardian_key"):
+            d = e.data
+            gid = d.get("guardian")
+            if set(d) != {"guardian", "index", "encryption_key", "commitments", "proofs"}:
+                problems.append(f"entry {i}: malformed guardian key")
+                continue
+            if gid not in ids or gid in seen:
+                problems.append(f"entry {i}: unexpected or repeated guardian {gid!r}")
+                continue
+            if d["index"] != ids.index(gid) + 1:
+                problems.append(f"entry {i}: guardian {gid} has index {d['index']!r}")
+                continue
+            try:
+                b64decode(d["encryption_key"], 32, "encryption_key")
+                cs = [codec.element(g, c) for c in d["commitments"]]
+                ps = [codec.schnorr_from_json(g, p) for p in d["proofs"]]
+            except (EntryError, TypeError) as exc:
+                problems.append(f"entry {i}: {exc}")
+                continue
+            if len(cs) != m.quorum or len(ps) != m.quorum:
+                problems.append(
+                    f"entry {i}: guardian {gid} needs {m.quorum} commitments and proofs"
+                )
+                continue
+            for k, (c, p) in enumerate(zip(cs, ps, strict=True)):
+                if g.is_identity(c):
+                    problems.append(f"entry {i}: guardian {gid} coefficient {k} is the identity")
+                if not verify_schnorr(g, TAG_COEFFICIENT, ctx, c, p, [gid, k]):
+                    problems.append(f"entry {i}: guardian {gid} coefficient {k}: proof fails")
+            seen[gid] = i
+            s.commitments[gid] = cs
+            s.indices[gid] = d["index"]
+        missing = [x for x in ids if x not in seen]
+        if missing:
+            problems.append(f"no key from guardians {missing}")
+        return problems
+
+    # V08 -------------------------------------------------------------------------------
+    def check_v08(self) -> list[str]:
+        s, problems = self.s, []
+        m, g = s.need_manifest(), s.need_group()
+        ids = guardian_ids(m)
+        if set(s.commitments) != set(ids):
+            raise CannotRun("guardian keys incomplete (V07)")
+        senders: Counter[str] = Counter()
+        for i, e in s.of_type("guardian_shares"):
+            d = e.data
+            gid = str(d.get("guardian"))
+            senders[gid] += 1
+            try:
+                tos = sorted(x["to"] for x in d["shares"])
+                for x in d["shares"]:
+                    if set(x) != {"to", "ephemeral", "ciphertext"}:
+                        raise EntryError("share: expected keys ciphertext, ephemeral, to")
+                    b64decode(x["ephemeral"], 32, "ephemeral")
+                    b64decode(x["ciphertext"], 48, "ciphertext")
+            except (EntryError, TypeError, KeyError) as exc:
+                problems.append(f"entry {i}: {exc}")
+                continue
+            if set(d) != {"guardian", "shares"} or tos != sorted(x for x in ids if x != gid):
+                problems.append(
+                    f"entry {i}: guardian {gid!r} must send one share to each other guardian"
+                )
+        if sorted(senders.elements()) != sorted(ids):
+            problems.append("every guardian must post its shares exactly once")
+        all_cs = [s.commitments[x] for x in ids]
+        ctx = bytes.fromhex(s.election_id)
+        ready: Counter[str] = Counter()
+        for i, e in s.of_type("guardian_ready"):
+            d = e.data
+            gid = str(d.get("guardian"))
+            ready[gid] += 1
+            if gid not in s.indices or set(d) != {"guardian", "verification_key", "proof"}:
+                problems.append(f"entry {i}: malformed guardian_ready")
+                continue
+            try:
+                vk = codec.element(g, d["verification_key"])
+                p = codec.schnorr_from_json(g, d["proof"])
+            except EntryError as exc:
+                problems.append(f"entry {i}: {exc}")
+                continue
+            if vk != threshold.verification_key(g, all_cs, s.indices[gid]):
+                problems.append(f"entry {i}: {gid}'s key share does not match the commitments")
+            elif not verify_schnorr(g, TAG_SHARE_KEY, ctx, vk, p, [gid]):
+                problems.append(f"entry {i}: {gid}'s proof of its key share fails")
+            else:
+                s.verification_keys[gid] = vk
+        if sorted(ready.elements()) != sorted(ids):
+            problems.append("every guardian must confirm exactly once")
+        return problems
+
+    # V09 -------------------------------------------------------------------------------
+    def check_v09(self) -> list[str]:
+        s = self.s
+        m, g = s.need_manifest(), s.need_group()
+        ids = guardian_ids(m)
+        if set(s.commitments) != set(ids):
+            raise CannotRun("guardian keys incomplete (V07)")
+        ctxs = s.of_type("election_context")
+        if len(ctxs) != 1:
+            return [f"{len(ctxs)} election_context entries"]
+        d = ctxs[0][1].data
+        all_cs = [s.commitments[x] for x in ids]
+        jk = threshold.joint_key(g, all_cs)
+        ch = context_hash(g, s.election_id, m.quorum, all_cs, jk)
+        problems = []
+        if d != {"joint_key": jk.hex(), "context_hash": ch.hex()}:
+            problems.append("posted joint key or context hash differs from the recomputed ones")
+        if g.is_identity(jk):
+            problems.append("the joint key is the identity")
+        s.joint_key, s.context = jk, ch
+        return problems
+
+    # V10 -------------------------------------------------------------------------------
+    def check_v10(self) -> list[str]:
+        s, problems = self.s, []
+        m = s.need_manifest()
+        everywhere: Counter[str] = Counter()
+        for i, e in s.of_type("credential_list"):
+            d = e.data
+            if set(d) != {"region", "count", "credentials"} or not isinstance(
+                d["credentials"], list
+            ):
+                problems.append(f"entry {i}: malformed credential list")
+                continue
+            r = d["region"]
+            if r not in m.regions:
+                problems.append(f"entry {i}: unknown region {r!r}")
+                continue
+            if r in s.credentials:
+                problems.append(f"entry {i}: a second list for region {r!r}")
+                continue
+            creds = d["credentials"]
+            if d["count"] != len(creds) or creds != sorted(set(creds)):
+                problems.append(f"entry {i}: count, order or uniqueness wrong in {r!r}")
+            try:
+                for c in creds:
+                    b64decode(c, 32, "credential")
+            except EntryError as exc:
+                problems.append(f"entry {i}: {exc}")
+            everywhere.update(set(creds))
+            s.credentials[r] = set(creds)
+        dup = [c for c, n in everywhere.items() if n > 1]
+        if dup:
+            problems.append(f"{len(dup)} credentials listed in several regions")
+        missing = set(m.regions) - set(s.credentials)
+        if missing:
+            problems.append(f"no credential list for regions {sorted(missing)}")
+        return problems
+
+    # V11 / V13 / V14 share one pass over the ballots --------------------------------------
+    def _ballot_findings(self) -> list[BallotFinding]:
+        s = self.s
+        if s.ballot_findings is not None:
+            return s.ballot_findings
+        m, g = s.need_manifest(), s.need_group()
+        ctx, jk = s.need_context()
+        bctx = BallotContext(g.name, m.raw, ctx.hex(), jk.hex())
+        items = [(i, e.data) for i, e in s.of_type("ballot")]
+        batches = [items[k : k + BATCH] for k in range(0, len(items), BATCH)]
+        findings: list[BallotFinding] = []
+        done = 0
+        if self.workers == 1 or len(batches) <= 1:
+            for b in batches:
+                findings.extend(check_batch(bctx, b))
+                done += len(b)
+                if self.progress:
+                    self.progress(done, len(items))
+        else:
+            with ProcessPoolExecutor(self.workers) as pool:
+                futures = [(len(b), pool.submit(check_batch, bctx, b)) for b in batches]
+                for n, f in futures:
+                    findings.extend(f.result())
+                    done += n
+                    if self.progress:
+                        self.progress(done, len(items))
+        s.ballot_findings = findings
+        return findings
+
+    def _findings(self, kind: str) -> list[str] | None:
+        if not self.s.of_type("ballot"):
+            return None
+        return [f"entry {f.index}: {f.message}" for f in self._ballot_findings() if f.kind == kind]
+
+    def check_v11(self) -> list[str] | None:
+        return self._findings("wellformed")
+
+    def check_v12(self) -> list[str] | None:
+        s = self.s
+        s.need_manifest()
+        ballots = s.of_type("ballot")
+        if not ballots:
+            return None
+        problems = []
+        for i, e in ballots:
+            r, c = e.data.get("region"), e.data.get("credential")
+            if not isinstance(r, str) or c not in s.credentials.get(r, set()):
+                problems.append(f"entry {i}: credential not in the list of region {r!r}")
+        return problems
+
+    def check_v13(self) -> list[str] | None:
+        return self._findings("proofs")
+
+    def check_v14(self) -> list[str] | None:
+        found = self._findings("tracking")
+        if found is None:
+            return None
+        codes: Counter[str] = Counter()
+        for _, e in self.s.of_type("ballot"):
+            codes[str(e.data.get("tracking_code"))] += 1
+        for _, e in self.s.of_type("challenged_ballot"):
+            codes[str(e.data.get("tracking_code"))] += 1
+        found += [f"tracking code {c[:16]}… appears {n} times" for c, n in codes.items() if n > 1]
+        return found
+
+    def check_v15(self) -> list[str] | None:
+        s = self.s
+        m = s.need_manifest()
+        ballots = s.of_type("ballot")
+        if not ballots:
+            return None
+        opens = [i for i, _ in s.of_type("open")]
+        closes = [i for i, _ in s.of_type("close")]
+        lo = opens[0] if opens else None
+        hi = closes[0] if closes else None
+        problems = []
+        for i, e in ballots:
+            if lo is None or i < lo:
+                problems.append(f"entry {i}: ballot before the open entry")
+            elif hi is not None and i > hi:
+                problems.append(f"entry {i}: ballot after the close entry")
+            elif not m.opens <= e.when <= m.closes:
+                problems.append(f"entry {i}: ballot cast at {e.time}, outside the voting window")
+        closing = s.entries[hi] if hi is not None else None
+        if closing is not None and closing.when < m.opens:
+            problems.append("the close entry predates the opening time")
+        return problems
+
+    # V16 -------------------------------------------------------------------------------
+    def check_v16(self) -> list[str]:
+        s, problems = self.s, []
+        m = s.need_manifest()
+        closes = s.of_type("close")
+        if not closes:
+            raise CannotRun("no close entry")
+        close_index = closes[0][0]
+        opened = [i for i, _ in s.of_type("open")]
+        start = opened[0] if opened else close_index
+        for i, e in s.of_type("ballot"):
+            if start < i < close_index:
+                s.counted[str(e.data.get("credential"))] = e
+        turnout: Counter[str] = Counter(str(e.data.get("region")) for e in s.counted.values())
+        for r, n in turnout.items():
+            if n > len(s.credentials.get(r, ())):
+                have = len(s.credentials.get(r, ()))
+                problems.append(f"region {r}: {n} counted ballots for {have} credentials")
+        tallies = s.of_type("tally")
+        if tallies:
+            expected = {r: turnout.get(r, 0) for r in m.regions}
+            posted = tallies[0][1].data.get("counted")
+            if posted != expected:
+                problems.append(
+                    f"the tally counts {posted} ballots per region, expected {expected}"
+                )
+        return problems
+
+    # V17 -------------------------------------------------------------------------------
+    def check_v17(self) -> list[str]:
+        s = self.s
+        m, g = s.need_manifest(), s.need_group()
+        tallies = s.of_type("tally")
+        if len(tallies) != 1:
+            return [f"{len(tallies)} tally entries"]
+        closes = s.of_type("close")
+        if not closes:
+            raise CannotRun("no close entry")
+        acc: dict[str, dict[str, dict[str, Ciphertext]]] = {
+            r: {
+                q.id: {x: Ciphertext(g.identity(), g.identity()) for x in q.slots}
+                for q in m.region_questions(r)
+            }
+            for r in m.regions
+        }
+        bad = {f.index for f in (s.ballot_findings or []) if f.kind == "wellformed"}
+        for e in s.counted.values():
+            idx = next(i for i, x in enumerate(s.entries) if x is e)
+            if idx in bad:
+                raise CannotRun(f"counted ballot {idx} is malformed (V11)")
+            r = e.data["region"]
+            for a in e.data["answers"]:
+                q = m.questions[a["question"]]
+                for slot, c in zip(q.slots, a["choices"], strict=True):
+                    ct = codec.ct_from_json(g, {"alpha": c["alpha"], "beta": c["beta"]})
+                    acc[r][q.id][slot] = acc[r][q.id][slot] * ct
+        ti, te = tallies[0]
+        d = te.data
+        expected = {
+            r: {q: {x: codec.ct_to_json(c) for x, c in sl.items()} for q, sl in qs.items()}
+            for r, qs in acc.items()
+        }
+        problems = []
+        if set(d) != {"close_index", "counted", "regions"} or d["close_index"] != closes[0][0]:
+            problems.append("the tally does not name the close entry")
+        if d.get("regions") != expected:
+            problems.append("the posted tally differs from the product of the counted ballots")
+        s.tally, s.tally_index = acc, ti
+        return problems
+
+    # V18 -------------------------------------------------------------------------------
+    def check_v18(self) -> list[str]:
+        s, problems = self.s, []
+        m, g = s.need_manifest(), s.need_group()
+        ctx, _ = s.need_context()
+        if s.tally is None or s.tally_index is None:
+            raise CannotRun("no valid tally (V17)")
+        self._good_shares: dict[str, dict[str, Any]] = {}
+        for i, e in s.of_type("decryption_share"):
+            d = e.data
+            gid = str(d.get("guardian"))
+            if set(d) != {"guardian", "tally_index", "shares"} or d["tally_index"] != s.tally_index:
+                problems.append(f"entry {i}: malformed or not about the tally")
+                continue
+            vk = s.verification_keys.get(gid)
+            if vk is None:
+                problems.append(f"entry {i}: {gid!r} has no verified key share (V08)")
+                continue
+            if gid in self._good_shares:
+                problems.append(f"entry {i}: a second share set from {gid}")
+                continue
+            ok = True
+            try:
+                for r, qs in s.tally.items():
+                    if set(d["shares"][r]) != set(qs):
+                        raise EntryError(f"shares for region {r} incomplete")
+                    for qid, slots in qs.items():
+                        if set(d["shares"][r][qid]) != set(slots):
+                            raise EntryError(f"shares for {r}/{qid} incomplete")
+                        for slot, ct in slots.items():
+                            sh = d["shares"][r][qid][slot]
+                            if set(sh) != {"share", "proof"}:
+                                raise EntryError("share: expected keys proof, share")
+                            dj = codec.element(g, sh["share"])
+                            p = codec.equality_from_json(g, sh["proof"])
+                            bind = decryption_bind(gid, r, qid, slot)
+                            if not verify_equality(
+                                g, TAG_DECRYPTION, ctx, g.generator(), vk, ct.alpha, dj, p, bind
+                            ):
+                                problems.append(
+                                    f"entry {i}: {gid}'s share for {r}/{qid}/{slot}: proof fails"
+                                )
+                                ok = False
+                if set(d["shares"]) != set(s.tally):
+                    raise EntryError("shares for unknown regions")
+            except (EntryError, KeyError, TypeError) as exc:
+                problems.append(f"entry {i}: {exc}")
+                ok = False
+            if ok:
+                self._good_shares[gid] = d["shares"]
+        if len(self._good_shares) < m.quorum:
+            problems.append(f"{len(self._good_shares)} valid share sets, the quorum is {m.quorum}")
+        return problems
+
+    # V19 -------------------------------------------------------------------------------
+    def check_v19(self) -> list[str]:
+        s = self.s
+        m, g = s.need_manifest(), s.need_group()
+        res = s.of_type("result")
+        if len(res) != 1:
+            return [f"{len(res)} result entries"]
+        if s.tally is None:
+            raise CannotRun("no valid tally (V17)")
+        d = res[0][1].data
+        if set(d) != {"tally_index", "guardians", "counts"} or d["tally_index"] != s.tally_index:
+            return ["the result is malformed or not about the tally"]
+        used = d["guardians"]
+        good = getattr(self, "_good_shares", {})
+        if (
+            not isinstance(used, list)
+            or len(set(map(str, used))) != len(used)
+            or len(used) < m.quorum
+        ):
+            return ["the result must name at least a quorum of distinct guardians"]
+        if any(u not in good for u in used):
+            return ["the result uses guardians without valid shares (V18)"]
+        present = [s.indices[u] for u in used]
+        lam = {u: threshold.lagrange_at_zero(g, s.indices[u], present) for u in used}
+        counts = d["counts"]
+        expected_shape = {r: {q: set(sl) for q, sl in qs.items()} for r, qs in s.tally.items()}
+        try:
+            shape = {r: {q: set(sl) for q, sl in qs.items()} for r, qs in counts.items()}
+        except AttributeError:
+            return ["result counts are malformed"]
+        if shape != expected_shape:
+            return ["result counts do not cover exactly the tally's regions, questions, options"]
+        problems = []
+        for r, qs in s.tally.items():
+            for qid, slots in qs.items():
+                for slot, ct in slots.items():
+                    n = counts[r][qid][slot]
+                    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+                        problems.append(f"{r}/{qid}/{slot}: count is not a natural number")
+                        continue
+                    dd = g.prod(
+                        g.pow(codec.element(g, good[u][r][qid][slot]["share"]), lam[u])
+                        for u in used
+                    )
+                    if g.div(ct.beta, dd) != g.g_pow(n):
+                        problems.append(f"{r}/{qid}/{slot}: {n} is not the decryption of the tally")
+        if not problems:
+            s.results = counts
+        return problems
+
+    # V20 -------------------------------------------------------------------------------
+    def check_v20(self) -> list[str] | None:
+        s = self.s
+        items = s.of_type("challenged_ballot")
+        if not items:
+            return None
+        m, g = s.need_manifest(), s.need_group()
+        ctx, jk = s.need_context()
+        bctx = BallotContext(g.name, m.raw, ctx.hex(), jk.hex())
+        problems = []
+        for i, e in items:
+            msg = check_challenged(bctx, i, e.data)
+            if msg:
+                problems.append(f"entry {i}: {msg}")
+        return problems
+
+
+def verify_record(
+    raw: RawRecord, workers: int | None = None, progress: Callable[[int, int], None] | None = None
+) -> Report:
+    v = Verifier(raw, workers or os.cpu_count() or 1)
+    v.progress = progress
+    return v.run()
+
+
+def region_turnout(report: Report) -> dict[str, int]:
+    return defaultdict(int)  # placeholder for forensics (issue 4)
