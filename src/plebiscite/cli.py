@@ -346,6 +346,18 @@ def results(
         _print_results(record, report)
 
 
+def _register_roles() -> None:
+    from plebiscite.cli_roles import ballot_command, credentials_app, guardian_app, organiser_app
+
+    app.add_typer(organiser_app, name="organiser")
+    app.add_typer(guardian_app, name="guardian")
+    app.add_typer(credentials_app, name="credentials")
+    app.command("ballot")(ballot_command)
+
+
+_register_roles()
+
+
 def main() -> None:
     try:
         app()

@@ -127,6 +127,7 @@ class DemoOutcome:
     guardians: list[Guardian] = field(default_factory=list)
     authority_key: Ed25519PrivateKey | None = None
     credentials: dict[str, list[str]] = field(default_factory=dict)
+    receipts: list[dict[str, Any]] = field(default_factory=list)
 
 
 Progress = Callable[[str, int, int], None]
@@ -166,15 +167,15 @@ def run_demo(
         Guardian.create(eid, g.name, gid, i + 1, manifest.quorum) for i, gid in enumerate(ids)
     ]
     for gd in guardians:
-        org.append(sign("guardian_key", gd.key_data(), eid, gd.signing_key))
+        org.accept(sign("guardian_key", gd.key_data(), eid, gd.signing_key))
     tick("ceremony", 1, 3)
     keys = org.guardian_key_entries()
     for gd in guardians:
-        org.append(sign("guardian_shares", gd.shares_data(keys), eid, gd.signing_key))
+        org.accept(sign("guardian_shares", gd.shares_data(keys), eid, gd.signing_key))
     tick("ceremony", 2, 3)
     shares = org.guardian_share_entries()
     for gd in guardians:
-        org.append(sign("guardian_ready", gd.ready_data(keys, shares), eid, gd.signing_key))
+        org.accept(sign("guardian_ready", gd.ready_data(keys, shares), eid, gd.signing_key))
     tick("ceremony", 3, 3)
     org.post_context()
     context, joint_key = org.context()
@@ -194,7 +195,7 @@ def run_demo(
         # A few more credentials than voters: abstention is normal.
         creds[r] = [new_credential() for _ in range(per_region[r] + max(1, per_region[r] // 10))]
         pubs = [public_credential(eid, c) for c in creds[r]]
-        org.append(sign("credential_list", credential_list_data(r, pubs), eid, ca_key))
+        org.accept(sign("credential_list", credential_list_data(r, pubs), eid, ca_key))
         secrets["credentials"] += creds[r]
 
     # Voting, inside the window.
@@ -206,6 +207,7 @@ def run_demo(
         for r in manifest.regions
     }
     used: dict[str, int] = {r: 0 for r in manifest.regions}
+    receipts: list[dict[str, Any]] = []
     total = len(votes)
     for n, (region, choices) in enumerate(votes):
         clock.set(manifest.opens + span * (n + 1) / (total + 2))
@@ -218,17 +220,17 @@ def run_demo(
             decoy = encrypt_ballot(
                 g, manifest, context, joint_key, region, random_choices(rng, manifest, region), pub
             )
-            org.append(challenge(g, decoy))
+            org.accept(challenge(g, decoy))
         if simulate and rng.random() < 0.05:
             # A revote: an earlier ballot with other choices, superseded below.
             early = encrypt_ballot(
                 g, manifest, context, joint_key, region, random_choices(rng, manifest, region), pub
             )
             _record_nonces(secrets, early)
-            org.append(cast(early, eid, key))
+            org.accept(cast(early, eid, key))
         ballot = encrypt_ballot(g, manifest, context, joint_key, region, choices, pub)
         _record_nonces(secrets, ballot)
-        org.append(cast(ballot, eid, key))
+        receipts.append(org.accept(cast(ballot, eid, key)))
         for qid, picked in choices.items():
             for c in picked:
                 expected[region][qid][c] += 1
@@ -242,7 +244,7 @@ def run_demo(
     entries = org.entries()
     present = guardians[: max(manifest.quorum, len(guardians) - absent)]
     for i, gd in enumerate(present, start=1):
-        org.append(sign("decryption_share", decrypt_from_board(gd, entries), eid, gd.signing_key))
+        org.accept(sign("decryption_share", decrypt_from_board(gd, entries), eid, gd.signing_key))
         tick("decryption", i, len(present))
     result = org.result()
     org.checkpoint()
@@ -255,7 +257,7 @@ def run_demo(
         secrets["guardian"].append(gd.to_json()["signing_key"])
         secrets["guardian"].append(gd.to_json()["encryption_key"])
     return DemoOutcome(
-        org, Path(record), result["counts"], expected, secrets, guardians, ca_key, creds
+        org, Path(record), result["counts"], expected, secrets, guardians, ca_key, creds, receipts
     )
 
 

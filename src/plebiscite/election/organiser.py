@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from plebiscite.board.checkpoint import Checkpoint
 from plebiscite.board.log import Board
+from plebiscite.board.merkle import leaf_hash
 from plebiscite.board.store import SQLiteStore
 from plebiscite.crypto import threshold
 from plebiscite.crypto.group import Element, Group, get_group
@@ -62,7 +63,11 @@ class Organiser:
         self.origin: str = meta["origin"]
         self.clock = clock or Clock()
         self.board = Board(SQLiteStore(self.data_dir / BOARD_DB), self.key, self.origin)
-        self._entries: list[Entry] = [parse_entry(b) for b in self.board.entries()]
+        self._entries: list[Entry] = []
+        self._creds: dict[str, set[str]] = {}
+        self._codes: set[str] = set()
+        for raw in self.board.entries():
+            self._remember(parse_entry(raw))
         if not self._entries or self._entries[0].type != "referendum":
             raise OrganiserError("the board does not start with a referendum entry")
         ref = self._entries[0].data
@@ -99,6 +104,19 @@ class Organiser:
 
     # -- reading ----------------------------------------------------------------------
 
+    def _remember(self, entry: Entry) -> None:
+        self._entries.append(entry)
+        if entry.type == "credential_list":
+            self._creds[str(entry.data["region"])] = set(entry.data["credentials"])
+        elif entry.type in ("ballot", "challenged_ballot"):
+            self._codes.add(str(entry.data["tracking_code"]))
+
+    def credentials(self, region: object) -> set[str]:
+        return self._creds.get(region, set()) if isinstance(region, str) else set()
+
+    def tracking_codes(self) -> set[str]:
+        return self._codes
+
     def entries(self) -> list[Entry]:
         return list(self._entries)
 
@@ -116,7 +134,7 @@ class Organiser:
     def append(self, sub: Submission, checkpoint: bool = True) -> int:
         entry = sub.at(self.now())
         index = self.board.append(entry.to_bytes())
-        self._entries.append(entry)
+        self._remember(entry)
         if checkpoint:
             self.board.checkpoint(self.now())
         return index
@@ -125,9 +143,35 @@ class Organiser:
         now = self.now()
         entries = [s.at(now) for s in subs]
         idx = self.board.append_many([e.to_bytes() for e in entries])
-        self._entries.extend(entries)
+        for e in entries:
+            self._remember(e)
         self.board.checkpoint(self.now())
         return idx
+
+    def accept(self, sub: Submission) -> dict[str, Any]:
+        """Check a submission from a guardian, the credential authority or a voter,
+        append it durably, checkpoint, and return a receipt (raises ``Rejected``)."""
+        from plebiscite.election.intake import check_submission
+
+        check_submission(self, sub)
+        index = self.append(sub)
+        return self.receipt(index)
+
+    def receipt(self, index: int) -> dict[str, Any]:
+        """Proof that entry ``index`` is on the board: the latest checkpoint and the
+        entry's inclusion proof under it."""
+        cp = self.board.latest_checkpoint()
+        if cp is None or cp.size <= index:
+            cp = self.checkpoint()
+        entry = self._entries[index]
+        return {
+            "type": entry.type,
+            "tracking_code": entry.data.get("tracking_code"),
+            "index": index,
+            "entry_hash": leaf_hash(entry.to_bytes()).hex(),
+            "checkpoint": cp.to_json(),
+            "inclusion_proof": [h.hex() for h in self.board.inclusion_proof(index, cp.size)],
+        }
 
     def post(self, type_: str, data: dict[str, Any]) -> int:
         return self.append(sign(type_, data, self.election_id, self.key))

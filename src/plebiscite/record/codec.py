@@ -20,11 +20,13 @@ def _obj(d: Any, keys: set[str], what: str) -> dict[str, Any]:
     return d
 
 
-def element(group: Group, text: Any, what: str = "element") -> Element:
+def element(group: Group, text: Any, what: str = "element", *, commitment: bool = False) -> Element:
+    """Decode an element; ``commitment=True`` for a proof's commitments only, whose
+    membership the proof's verification equation establishes."""
     if not isinstance(text, str):
         raise EntryError(f"{what}: expected hex")
     try:
-        e = group.element_from_hex(text)
+        e = group.element_from_hex(text, member_check=not commitment)
     except GroupError as exc:
         raise EntryError(f"{what}: {exc}") from exc
     if e.hex() != text:
@@ -74,8 +76,8 @@ def range_from_json(group: Group, d: Any, what: str = "proof") -> RangeProof:
         o = _obj(br, {"a", "b", "c", "s"}, what)
         out.append(
             Branch(
-                element(group, o["a"], what),
-                element(group, o["b"], what),
+                element(group, o["a"], what, commitment=True),
+                element(group, o["b"], what, commitment=True),
                 scalar(group, o["c"], what),
                 scalar(group, o["s"], what),
             )
@@ -89,7 +91,9 @@ def schnorr_to_json(group: Group, p: SchnorrProof) -> dict[str, str]:
 
 def schnorr_from_json(group: Group, d: Any, what: str = "proof") -> SchnorrProof:
     o = _obj(d, {"commitment", "response"}, what)
-    return SchnorrProof(element(group, o["commitment"], what), scalar(group, o["response"], what))
+    return SchnorrProof(
+        element(group, o["commitment"], what, commitment=True), scalar(group, o["response"], what)
+    )
 
 
 def equality_to_json(group: Group, p: EqualityProof) -> dict[str, str]:
@@ -99,7 +103,7 @@ def equality_to_json(group: Group, p: EqualityProof) -> dict[str, str]:
 def equality_from_json(group: Group, d: Any, what: str = "proof") -> EqualityProof:
     o = _obj(d, {"a", "b", "response"}, what)
     return EqualityProof(
-        element(group, o["a"], what),
-        element(group, o["b"], what),
+        element(group, o["a"], what, commitment=True),
+        element(group, o["b"], what, commitment=True),
         scalar(group, o["response"], what),
     )

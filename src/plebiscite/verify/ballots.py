@@ -51,7 +51,9 @@ class BallotContext:
 
     @cached_property
     def joint_key(self) -> Element:
-        return codec.element(self.group, self.joint_key_hex)
+        key = codec.element(self.group, self.joint_key_hex)
+        self.group.precompute(key)  # every proof raises it to public exponents
+        return key
 
 
 @dataclass(frozen=True)

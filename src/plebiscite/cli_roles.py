@@ -1,0 +1,476 @@
+"""Commands each role runs on its own machine: organiser, guardian, credential
+authority, and the offline voter. Every role reads the board from a published record
+(or a mirror); what a role produces is a signed submission file (JSON) that the
+organiser checks and appends with ``plebiscite organiser accept``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+
+organiser_app = typer.Typer(
+    help="The organiser's steps: init, accept, context, open, close, tally, result, publish.",
+    no_args_is_help=True,
+)
+guardian_app = typer.Typer(
+    help="A guardian's steps: keygen, shares, ready, decrypt.", no_args_is_help=True
+)
+credentials_app = typer.Typer(
+    help="The credential authority's steps: keygen, generate.", no_args_is_help=True
+)
+
+DATA_OPT = typer.Option(
+    ..., "--data", help="The organiser's data folder (board database and board key)."
+)
+RECORD_OPT = typer.Option(
+    ..., "--record", help="The board as published (a record folder or a mirror)."
+)
+STATE_OPT = typer.Option(
+    ..., "--state", help="This guardian's secret state file (keep it private)."
+)
+OUT_OPT = typer.Option(..., "--out", help="Where to write the signed submission for the organiser.")
+
+
+def _err(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"plebiscite: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _organiser(data: Path) -> Any:
+    from plebiscite.election.organiser import Organiser, OrganiserError
+
+    try:
+        return Organiser(data)
+    except OrganiserError as exc:
+        _err(str(exc))
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, indent=1, sort_keys=True) + "\n")
+
+
+def _board(record: Path) -> Any:
+    from plebiscite.election.boardview import BoardViewError, load_board
+    from plebiscite.verify.reader import RecordError
+
+    try:
+        return load_board(record)
+    except (RecordError, BoardViewError) as exc:
+        _err(str(exc))
+
+
+def _step(fn: Any, *args: Any) -> Any:
+    """Run an organiser step, turning refusals into one line and exit 2."""
+    from plebiscite.election.intake import Rejected
+    from plebiscite.election.organiser import OrganiserError
+    from plebiscite.election.tally import TallyError
+
+    try:
+        return fn(*args)
+    except (OrganiserError, TallyError, Rejected) as exc:
+        _err(str(exc))
+
+
+# --- organiser -------------------------------------------------------------------------
+
+
+@organiser_app.command("init")
+def organiser_init(
+    manifest: Path = typer.Option(..., "--manifest", help="The referendum file (JSON)."),
+    data: Path = DATA_OPT,
+) -> None:
+    """Create the board for a referendum; prints the election id."""
+    from plebiscite.cli import _load_manifest
+    from plebiscite.election.organiser import Organiser, OrganiserError
+
+    raw = _load_manifest(manifest)
+    try:
+        org = Organiser.init(data, raw)
+    except OrganiserError as exc:
+        _err(str(exc))
+    typer.echo(org.election_id)
+
+
+def _read_submissions(path: Path) -> list[Any]:
+    from plebiscite.record.canonical import CanonicalError, loads
+    from plebiscite.record.entries import Submission
+
+    try:
+        obj = loads(path.read_bytes())
+    except (OSError, CanonicalError) as exc:
+        _err(f"{path}: {exc}")
+    items = obj if isinstance(obj, list) else [obj]
+    out = []
+    for it in items:
+        if not isinstance(it, dict) or set(it) != {"type", "data", "signer", "signature"}:
+            _err(f"{path}: not a submission (expected type, data, signer, signature)")
+        out.append(Submission(it["type"], it["data"], it["signer"], it["signature"]))
+    return out
+
+
+@organiser_app.command("accept")
+def organiser_accept(
+    files: list[Path] = typer.Argument(
+        ..., help="Submission files from guardians, the credential authority or voters."
+    ),
+    data: Path = DATA_OPT,
+) -> None:
+    """Check and append signed submissions; print one receipt (JSON) per line on stdout."""
+    from plebiscite.election.intake import Rejected
+
+    org = _organiser(data)
+    failed = 0
+    for f in files:
+        for sub in _read_submissions(f):
+            try:
+                receipt = org.accept(sub)
+            except Rejected as exc:
+                typer.echo(f"plebiscite: {f}: rejected: {exc}", err=True)
+                failed += 1
+                continue
+            typer.echo(json.dumps(receipt, sort_keys=True))
+    if failed:
+        raise typer.Exit(2)
+
+
+@organiser_app.command("context")
+def organiser_context(data: Path = DATA_OPT) -> None:
+    """After the ceremony: post the joint key and context hash."""
+    org = _organiser(data)
+    d = _step(org.post_context)
+    typer.echo(json.dumps(d, sort_keys=True))
+
+
+@organiser_app.command("open")
+def organiser_open(data: Path = DATA_OPT) -> None:
+    """Open voting (needs the election context and a credential list per region)."""
+    org = _organiser(data)
+    typer.echo(_step(org.open))
+
+
+@organiser_app.command("close")
+def organiser_close(
+    data: Path = DATA_OPT,
+    early: bool = typer.Option(
+        False, "--early", help="Close before the referendum's closing time."
+    ),
+) -> None:
+    """Close voting: no ballot is accepted after the close entry."""
+    org = _organiser(data)
+    if not early and org.clock.now() < org.manifest.closes:
+        _err(f"the referendum closes at {org.manifest.raw['closes']}; use --early to close now")
+    typer.echo(_step(org.close))
+
+
+@organiser_app.command("tally")
+def organiser_tally(data: Path = DATA_OPT) -> None:
+    """Post the encrypted tally: the product of the last ballot of each credential."""
+    org = _organiser(data)
+    typer.echo(_step(org.tally))
+
+
+@organiser_app.command("result")
+def organiser_result(data: Path = DATA_OPT) -> None:
+    """Combine a quorum of decryption shares and post the result."""
+    org = _organiser(data)
+    d = _step(org.result)
+    typer.echo(json.dumps(d["counts"], indent=1, sort_keys=True))
+
+
+@organiser_app.command("publish")
+def organiser_publish(
+    data: Path = DATA_OPT,
+    record: Path = typer.Option(..., "--record", help="Folder to publish the record into."),
+) -> None:
+    """Write the record: entries.jsonl and checkpoints.jsonl (after a fresh checkpoint)."""
+    org = _organiser(data)
+    org.checkpoint()
+    org.publish(record)
+    typer.echo(str(record))
+
+
+@organiser_app.command("status")
+def organiser_status(data: Path = DATA_OPT) -> None:
+    """Show where the referendum stands and what is missing."""
+    org = _organiser(data)
+    counts: dict[str, int] = {}
+    for e in org.entries():
+        counts[e.type] = counts.get(e.type, 0) + 1
+    typer.echo(f"election {org.election_id}")
+    typer.echo(f"title    {org.manifest.title}")
+    for t, n in counts.items():
+        typer.echo(f"  {t:<18}{n}")
+
+
+# --- guardian --------------------------------------------------------------------------
+
+
+def _load_guardian(state: Path) -> Any:
+    from plebiscite.election.guardian import Guardian
+
+    try:
+        return Guardian.from_json(json.loads(state.read_text()))
+    except FileNotFoundError:
+        _err(f"{state}: no guardian state (run 'plebiscite guardian keygen' first)")
+    except (ValueError, KeyError, TypeError) as exc:
+        _err(f"{state}: not a guardian state file ({exc})")
+
+
+def _save_guardian(state: Path, g: Any) -> None:
+    from plebiscite.election.keys import write_secret_json
+
+    write_secret_json(state, g.to_json())
+
+
+@guardian_app.command("keygen")
+def guardian_keygen(
+    record: Path = RECORD_OPT,
+    guardian_id: str = typer.Option(
+        ..., "--id", help="This guardian's id (as in the referendum file)."
+    ),
+    state: Path = STATE_OPT,
+    out: Path = OUT_OPT,
+) -> None:
+    """Step 1: make this guardian's polynomial, commitments and proofs."""
+    from plebiscite.election.guardian import Guardian
+    from plebiscite.record.entries import sign
+    from plebiscite.record.manifest import guardian_ids
+
+    view = _board(record)
+    ids = guardian_ids(view.manifest)
+    if guardian_id not in ids:
+        _err(f"--id: {guardian_id!r} is not a guardian of this referendum ({', '.join(ids)})")
+    if state.exists():
+        _err(f"{state} exists: refusing to overwrite a guardian's secrets")
+    g = Guardian.create(
+        view.election_id,
+        view.group.name,
+        guardian_id,
+        ids.index(guardian_id) + 1,
+        view.manifest.quorum,
+    )
+    _save_guardian(state, g)
+    _write_json(out, sign("guardian_key", g.key_data(), view.election_id, g.signing_key).to_json())
+    typer.echo(f"guardian {guardian_id}: key posted to {out}; secrets in {state}", err=True)
+
+
+@guardian_app.command("shares")
+def guardian_shares(
+    record: Path = RECORD_OPT, state: Path = STATE_OPT, out: Path = OUT_OPT
+) -> None:
+    """Step 2: check the other guardians' keys, encrypt a share to each."""
+    from plebiscite.election.guardian import CeremonyError
+    from plebiscite.record.entries import sign
+
+    view = _board(record)
+    g = _load_guardian(state)
+    keys = [e.data for e in view.of_type("guardian_key")]
+    if len(keys) != view.manifest.guardian_count:
+        _err(f"{len(keys)} of {view.manifest.guardian_count} guardians have posted keys; wait")
+    try:
+        data = g.shares_data(keys)
+    except CeremonyError as exc:
+        _err(str(exc))
+    _write_json(out, sign("guardian_shares", data, view.election_id, g.signing_key).to_json())
+
+
+@guardian_app.command("ready")
+def guardian_ready(record: Path = RECORD_OPT, state: Path = STATE_OPT, out: Path = OUT_OPT) -> None:
+    """Step 3: check the shares received, form this guardian's key share, prove it."""
+    from plebiscite.election.guardian import CeremonyError
+    from plebiscite.record.entries import sign
+
+    view = _board(record)
+    g = _load_guardian(state)
+    keys = [e.data for e in view.of_type("guardian_key")]
+    shares = [e.data for e in view.of_type("guardian_shares")]
+    if len(shares) != view.manifest.guardian_count:
+        _err(f"{len(shares)} of {view.manifest.guardian_count} guardians have posted shares; wait")
+    try:
+        data = g.ready_data(keys, shares)
+    except CeremonyError as exc:
+        _err(str(exc))
+    _save_guardian(state, g)
+    _write_json(out, sign("guardian_ready", data, view.election_id, g.signing_key).to_json())
+
+
+@guardian_app.command("decrypt")
+def guardian_decrypt(
+    record: Path = RECORD_OPT, state: Path = STATE_OPT, out: Path = OUT_OPT
+) -> None:
+    """Step 4: recompute the tally from the board, check it, then decrypt it (only it)."""
+    from plebiscite.election.guardian import CeremonyError, decrypt_from_board
+    from plebiscite.record.entries import sign
+
+    view = _board(record)
+    g = _load_guardian(state)
+    if g.election_id != view.election_id:
+        _err("this guardian state belongs to another referendum")
+    try:
+        data = decrypt_from_board(g, view.entries)
+    except CeremonyError as exc:
+        _err(str(exc))
+    _write_json(out, sign("decryption_share", data, view.election_id, g.signing_key).to_json())
+
+
+# --- credential authority --------------------------------------------------------------
+
+
+@credentials_app.command("keygen")
+def credentials_keygen(
+    out: Path = typer.Option(..., "--out", help="Where to write the authority's signing key."),
+) -> None:
+    """Create the credential authority's signing key; prints its public key."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from plebiscite.election.keys import seed_of, write_secret_json
+    from plebiscite.record.entries import key_to_b64
+
+    if out.exists():
+        _err(f"{out} exists: refusing to overwrite a key")
+    key = Ed25519PrivateKey.generate()
+    write_secret_json(
+        out,
+        {"kind": "plebiscite credential authority key (UNENCRYPTED)", "signing_key": seed_of(key)},
+    )
+    typer.echo(key_to_b64(key))
+
+
+@credentials_app.command("generate")
+def credentials_generate(
+    record: Path = RECORD_OPT,
+    key: Path = typer.Option(
+        ..., "--key", help="The authority's signing key (from 'credentials keygen')."
+    ),
+    roll: Path = typer.Option(
+        ..., "--roll", help="Voter roll CSV with columns region,voter (one row per voter)."
+    ),
+    secrets_out: Path = typer.Option(
+        ...,
+        "--secrets",
+        help="Where to write voter,region,credential (private: hand each voter theirs).",
+    ),
+    out: Path = OUT_OPT,
+) -> None:
+    """Make one credential per voter of the roll; write the secrets, and the signed
+    public lists (one per region) for the board."""
+    from plebiscite.election.credentials import (
+        credential_list_data,
+        new_credential,
+        public_credential,
+    )
+    from plebiscite.election.keys import key_from_seed
+    from plebiscite.record.entries import sign
+
+    view = _board(record)
+    try:
+        ca = key_from_seed(json.loads(key.read_text())["signing_key"])
+    except (OSError, ValueError, KeyError) as exc:
+        _err(f"{key}: not a credential authority key ({exc})")
+    try:
+        with roll.open(newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        _err(f"{roll}: cannot read the roll ({exc})")
+    if not rows or "region" not in rows[0] or "voter" not in rows[0]:
+        _err(f"{roll}: the roll needs the columns region,voter")
+    per_region: dict[str, list[tuple[str, str]]] = {r: [] for r in view.manifest.regions}
+    for n, row in enumerate(rows, start=2):
+        r = (row.get("region") or "").strip()
+        if r not in per_region:
+            _err(f"{roll}:{n}: unknown region {r!r}")
+        per_region[r].append(((row.get("voter") or "").strip(), new_credential()))
+    if secrets_out.exists():
+        _err(f"{secrets_out} exists: refusing to overwrite credentials")
+    secrets_out.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(secrets_out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["voter", "region", "credential"])
+        for r, items in per_region.items():
+            for voter, cred in items:
+                w.writerow([voter, r, cred])
+    subs = []
+    for r, items in per_region.items():
+        pubs = [public_credential(view.election_id, c) for _, c in items]
+        subs.append(
+            sign("credential_list", credential_list_data(r, pubs), view.election_id, ca).to_json()
+        )
+    _write_json(out, subs)
+    typer.echo(f"{sum(len(v) for v in per_region.values())} credentials in {secrets_out}", err=True)
+
+
+# --- offline voter ---------------------------------------------------------------------
+
+
+def parse_answers(text: str, manifest: Any, region: str) -> dict[str, list[str]]:
+    """``q1=yes,q2=a;b,q3=blank`` -> choices per question of the region."""
+    out: dict[str, list[str]] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        if "=" not in part:
+            raise ValueError(f"{part!r}: expected question=option")
+        qid, _, val = part.partition("=")
+        qid = qid.strip()
+        if qid not in manifest.regions[region].questions:
+            raise ValueError(f"{qid!r} is not a question of region {region!r}")
+        out[qid] = [v.strip() for v in val.split(";") if v.strip()]
+    for qid in manifest.regions[region].questions:
+        out.setdefault(qid, [])
+    return out
+
+
+def ballot_command(
+    record: Path = RECORD_OPT,
+    credential: str = typer.Option(
+        ..., "--credential", help="Your voting credential (from the credential authority)."
+    ),
+    answers: str = typer.Option(
+        ...,
+        "--answers",
+        help="Your answers, e.g. status=yes,capital=lerwick (';' between several options).",
+    ),
+    challenge_it: bool = typer.Option(
+        False,
+        "--challenge",
+        help="Challenge instead of casting: reveal the encryption to check it.",
+    ),
+    out: Path = OUT_OPT,
+) -> None:
+    """Encrypt a ballot offline for the board in RECORD; cast it (signed) or challenge it."""
+    from plebiscite.election.booth import BallotError, cast, challenge, encrypt_ballot
+    from plebiscite.election.credentials import credential_key, is_well_formed, public_credential
+    from plebiscite.record import codec
+
+    view = _board(record)
+    if not is_well_formed(credential):
+        _err("--credential: not a well-formed credential (25 letters and digits in 5 groups)")
+    pub = public_credential(view.election_id, credential)
+    region = next(
+        (e.data["region"] for e in view.of_type("credential_list") if pub in e.data["credentials"]),
+        None,
+    )
+    if region is None:
+        _err("--credential: this credential is on no list of this referendum")
+    ctxs = view.of_type("election_context")
+    if not ctxs:
+        _err("the key ceremony is not finished: nothing to encrypt to yet")
+    ctx = bytes.fromhex(ctxs[0].data["context_hash"])
+    jk = codec.element(view.group, ctxs[0].data["joint_key"])
+    try:
+        choices = parse_answers(answers, view.manifest, region)
+        b = encrypt_ballot(view.group, view.manifest, ctx, jk, region, choices, pub)
+    except (ValueError, BallotError) as exc:
+        _err(f"--answers: {exc}")
+    typer.echo(f"tracking code: {b.tracking_code}", err=True)
+    if challenge_it:
+        sub = challenge(view.group, b)
+    else:
+        sub = cast(b, view.election_id, credential_key(view.election_id, credential))
+    _write_json(out, sub.to_json())

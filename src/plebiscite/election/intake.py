@@ -1,0 +1,222 @@
+"""What the board accepts: the organiser's checks on every signed submission.
+
+The board appends nothing it would later have to disown: each submission must be
+signed by the party that vouches for it, arrive in its phase, and (for ballots,
+challenged ballots and decryption shares) carry valid proofs. These checks protect the
+board; the independent verifier re-checks everything from the record.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from plebiscite.crypto import threshold
+from plebiscite.crypto.group import GroupError
+from plebiscite.crypto.proofs import verify_equality, verify_schnorr
+from plebiscite.record import codec
+from plebiscite.record.entries import ENTRY_TYPES, EntryError, Submission, verify_entry_signature
+from plebiscite.record.manifest import guardian_ids, pinned_authority_key, pinned_guardian_key
+from plebiscite.record.protocol import (
+    TAG_COEFFICIENT,
+    TAG_DECRYPTION,
+    TAG_SHARE_KEY,
+    decryption_bind,
+)
+from plebiscite.verify.ballots import BallotContext, check_ballot, check_challenged
+
+if TYPE_CHECKING:
+    from plebiscite.election.organiser import Organiser
+
+
+class Rejected(ValueError):
+    """The board refuses a submission; the message says why, in one line."""
+
+
+def _guardian_key_of(org: Organiser, gid: str) -> str | None:
+    pinned = pinned_guardian_key(org.manifest, gid)
+    if pinned:
+        return pinned
+    for _, e in org.of_type("guardian_key"):
+        if e.data.get("guardian") == gid:
+            return e.signer
+    return None
+
+
+def check_submission(org: Organiser, sub: Submission) -> None:
+    if sub.type not in ENTRY_TYPES or ENTRY_TYPES[sub.type] == "organiser":
+        raise Rejected(f"the board does not accept {sub.type!r} entries from outside")
+    if not isinstance(sub.data, dict):
+        raise Rejected("entry data must be an object")
+    if sub.type != "challenged_ballot" and not verify_entry_signature(sub.at(""), org.election_id):
+        raise Rejected(f"{sub.type}: missing or invalid signature")
+    try:
+        {
+            "guardian_key": _guardian_key,
+            "guardian_shares": _guardian_shares,
+            "guardian_ready": _guardian_ready,
+            "credential_list": _credential_list,
+            "ballot": _ballot,
+            "challenged_ballot": _challenged,
+            "decryption_share": _decryption_share,
+        }[sub.type](org, sub)
+    except (EntryError, GroupError, KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, Rejected):
+            raise
+        raise Rejected(f"{sub.type}: malformed ({exc})") from exc
+
+
+def _ceremony_guardian(org: Organiser, sub: Submission, phase: str, before: str) -> str:
+    gid = sub.data.get("guardian")
+    if not isinstance(gid, str) or gid not in guardian_ids(org.manifest):
+        raise Rejected(f"{sub.type}: unknown guardian {gid!r}")
+    if org.has(before):
+        raise Rejected(f"{sub.type}: too late, the ceremony is over")
+    if any(e.data.get("guardian") == gid for _, e in org.of_type(phase)):
+        raise Rejected(f"{sub.type}: guardian {gid} already posted this step")
+    expected = _guardian_key_of(org, gid)
+    if expected is not None and sub.signer != expected:
+        raise Rejected(f"{sub.type}: not signed by guardian {gid}'s key")
+    return gid
+
+
+def _guardian_key(org: Organiser, sub: Submission) -> None:
+    gid = _ceremony_guardian(org, sub, "guardian_key", "election_context")
+    d, g, m = sub.data, org.group, org.manifest
+    if set(d) != {"guardian", "index", "encryption_key", "commitments", "proofs"}:
+        raise Rejected("guardian_key: malformed")
+    if d["index"] != guardian_ids(m).index(gid) + 1:
+        raise Rejected(f"guardian_key: {gid} must have index {guardian_ids(m).index(gid) + 1}")
+    cs = [codec.element(g, c) for c in d["commitments"]]
+    ps = [codec.schnorr_from_json(g, p) for p in d["proofs"]]
+    if len(cs) != m.quorum or len(ps) != m.quorum:
+        raise Rejected(f"guardian_key: {m.quorum} commitments and proofs are needed")
+    ctx = bytes.fromhex(org.election_id)
+    for k, (c, p) in enumerate(zip(cs, ps, strict=True)):
+        if g.is_identity(c) or not verify_schnorr(g, TAG_COEFFICIENT, ctx, c, p, [gid, k]):
+            raise Rejected(f"guardian_key: coefficient {k} of {gid} has no valid proof")
+
+
+def _guardian_shares(org: Organiser, sub: Submission) -> None:
+    gid = _ceremony_guardian(org, sub, "guardian_shares", "election_context")
+    ids = guardian_ids(org.manifest)
+    if sum(1 for _ in org.of_type("guardian_key")) != len(ids):
+        raise Rejected("guardian_shares: wait until every guardian has posted its key")
+    tos = sorted(s["to"] for s in sub.data["shares"])
+    if set(sub.data) != {"guardian", "shares"} or tos != sorted(x for x in ids if x != gid):
+        raise Rejected("guardian_shares: one share for each other guardian is needed")
+
+
+def _guardian_ready(org: Organiser, sub: Submission) -> None:
+    gid = _ceremony_guardian(org, sub, "guardian_ready", "election_context")
+    ids = guardian_ids(org.manifest)
+    if sum(1 for _ in org.of_type("guardian_shares")) != len(ids):
+        raise Rejected("guardian_ready: wait until every guardian has posted its shares")
+    g = org.group
+    keys = {e.data["guardian"]: e.data for _, e in org.of_type("guardian_key")}
+    all_cs = [[codec.element(g, c) for c in keys[x]["commitments"]] for x in ids]
+    vk = codec.element(g, sub.data["verification_key"])
+    if vk != threshold.verification_key(g, all_cs, ids.index(gid) + 1):
+        raise Rejected("guardian_ready: the key share does not match the commitments")
+    proof = codec.schnorr_from_json(g, sub.data["proof"])
+    if not verify_schnorr(g, TAG_SHARE_KEY, bytes.fromhex(org.election_id), vk, proof, [gid]):
+        raise Rejected("guardian_ready: invalid proof of the key share")
+
+
+def _credential_list(org: Organiser, sub: Submission) -> None:
+    if org.has("open"):
+        raise Rejected("credential_list: too late, voting has opened")
+    pinned = pinned_authority_key(org.manifest)
+    earlier = {e.signer for _, e in org.of_type("credential_list")}
+    if (pinned and sub.signer != pinned) or (earlier and sub.signer not in earlier):
+        raise Rejected("credential_list: not signed by the credential authority")
+    d = sub.data
+    region = d.get("region")
+    if region not in org.manifest.regions:
+        raise Rejected(f"credential_list: unknown region {region!r}")
+    if any(e.data.get("region") == region for _, e in org.of_type("credential_list")):
+        raise Rejected(f"credential_list: region {region} already has its list")
+    creds = d.get("credentials")
+    if set(d) != {"region", "count", "credentials"} or not isinstance(creds, list):
+        raise Rejected("credential_list: malformed")
+    if d["count"] != len(creds) or creds != sorted(set(creds)):
+        raise Rejected("credential_list: count, order or uniqueness wrong")
+    listed: set[str] = set()
+    for _, e in org.of_type("credential_list"):
+        listed.update(e.data["credentials"])
+    if listed & set(creds):
+        raise Rejected("credential_list: credentials already listed in another region")
+
+
+def _voting_open(org: Organiser, what: str) -> None:
+    if not org.has("open"):
+        raise Rejected(f"{what}: voting has not opened")
+    if org.has("close"):
+        raise Rejected(f"{what}: voting is closed")
+    now = org.clock.now()
+    if not org.manifest.opens <= now <= org.manifest.closes:
+        raise Rejected(f"{what}: outside the voting window")
+
+
+def _ballot_context(org: Organiser) -> BallotContext:
+    ctx, jk = org.context()
+    return BallotContext(org.group.name, org.manifest.raw, ctx.hex(), jk.hex())
+
+
+def _ballot(org: Organiser, sub: Submission) -> None:
+    _voting_open(org, "ballot")
+    d = sub.data
+    if sub.signer != d.get("credential"):
+        raise Rejected("ballot: not signed with its own credential")
+    region = d.get("region")
+    if d.get("credential") not in org.credentials(region):
+        raise Rejected("ballot: credential not on the list of its region")
+    found = check_ballot(_ballot_context(org), -1, d)
+    if found:
+        raise Rejected(f"ballot: {found[0].message}")
+    if d["tracking_code"] in org.tracking_codes():
+        raise Rejected("ballot: this tracking code is already on the board (replayed ballot?)")
+
+
+def _challenged(org: Organiser, sub: Submission) -> None:
+    _voting_open(org, "challenged_ballot")
+    if sub.signer is not None or sub.signature is not None:
+        raise Rejected("challenged_ballot: must be anonymous (no signer, no signature)")
+    problem = check_challenged(_ballot_context(org), -1, sub.data)
+    if problem:
+        raise Rejected(f"challenged_ballot: {problem}")
+    if sub.data["tracking_code"] in org.tracking_codes():
+        raise Rejected("challenged_ballot: this tracking code is already on the board")
+
+
+def _decryption_share(org: Organiser, sub: Submission) -> None:
+    d: dict[str, Any] = sub.data
+    gid = d.get("guardian")
+    if not isinstance(gid, str) or gid not in guardian_ids(org.manifest):
+        raise Rejected(f"decryption_share: unknown guardian {gid!r}")
+    if sub.signer != _guardian_key_of(org, gid):
+        raise Rejected(f"decryption_share: not signed by guardian {gid}'s key")
+    tally_index, _ = org.posted_tally()
+    if d.get("tally_index") != tally_index:
+        raise Rejected("decryption_share: not about the posted tally")
+    if org.has("result"):
+        raise Rejected("decryption_share: the result is already posted")
+    if any(e.data.get("guardian") == gid for _, e in org.of_type("decryption_share")):
+        raise Rejected(f"decryption_share: guardian {gid} already posted its shares")
+    g = org.group
+    ready = [e.data for _, e in org.of_type("guardian_ready") if e.data["guardian"] == gid]
+    vk = codec.element(g, ready[0]["verification_key"])
+    ctx, _ = org.context()
+    tr = org.tally_result()
+    if set(d) != {"guardian", "tally_index", "shares"}:
+        raise Rejected("decryption_share: malformed")
+    for region, qs in tr.tally.items():
+        for qid, slots in qs.items():
+            for slot, ct in slots.items():
+                sh = d["shares"][region][qid][slot]
+                dj = codec.element(g, sh["share"])
+                p = codec.equality_from_json(g, sh["proof"])
+                bind = decryption_bind(gid, region, qid, slot)
+                if not verify_equality(
+                    g, TAG_DECRYPTION, ctx, g.generator(), vk, ct.alpha, dj, p, bind
+                ):
+                    raise Rejected(f"decryption_share: proof fails for {region}/{qid}/{slot}")

@@ -1,0 +1,183 @@
+"""One scenario per role, through the command line, each role with its own files:
+the organiser's board, three guardians' states, the credential authority's key and a
+few voters, as on separate machines. Exchanged files are the only channel."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+
+def _manifest(tmp: Path) -> Path:
+    now = datetime.now(UTC)
+    m = {
+        "title": "Roles scenario",
+        "questions": [
+            {"id": "q1", "text": "Yes or no?", "options": ["yes", "no"], "blank": True},
+            {"id": "q2", "text": "Pick up to two", "options": ["a", "b", "c"], "min": 0, "max": 2},
+        ],
+        "regions": [
+            {"id": "north", "name": "North", "questions": ["q1", "q2"]},
+            {"id": "south", "name": "South", "questions": ["q1"]},
+        ],
+        "opens": (now - timedelta(hours=1)).isoformat().replace("+00:00", "Z"),
+        "closes": (now + timedelta(hours=1)).isoformat().replace("+00:00", "Z"),
+        "guardians": {"count": 3, "quorum": 2},
+    }
+    p = tmp / "referendum.json"
+    p.write_text(json.dumps(m))
+    return p
+
+
+@pytest.mark.slow
+def test_separate_roles_end_to_end(run_cli, tmp_path: Path) -> None:
+    data, rec = tmp_path / "organiser", tmp_path / "record"
+
+    def ok(*args: object) -> str:
+        code, out, err = run_cli(*args)
+        assert code == 0, (args, out, err)
+        return out
+
+    def publish() -> None:
+        ok("organiser", "publish", "--data", data, "--record", rec)
+
+    ok("organiser", "init", "--manifest", _manifest(tmp_path), "--data", data)
+    publish()
+    gids = ["guardian-1", "guardian-2", "guardian-3"]
+    for step in ("keygen", "shares", "ready"):
+        subs = []
+        for gid in gids:
+            sub = tmp_path / f"{gid}-{step}.json"
+            extra = ["--id", gid] if step == "keygen" else []
+            ok(
+                "guardian",
+                step,
+                "--record",
+                rec,
+                "--state",
+                tmp_path / f"{gid}.state",
+                *extra,
+                "--out",
+                sub,
+            )
+            subs.append(sub)
+        ok("organiser", "accept", "--data", data, *subs)
+        publish()
+    # A guardian cannot redo a step once it is on the board.
+    code, _, err = run_cli(
+        "organiser", "accept", "--data", data, tmp_path / "guardian-1-ready.json"
+    )
+    assert code == 2 and "already posted" in err
+    ok("organiser", "context", "--data", data)
+
+    roll = tmp_path / "roll.csv"
+    roll.write_text("region,voter\nnorth,ann\nnorth,bob\nsouth,cat\nsouth,dan\n")
+    ok("credentials", "keygen", "--out", tmp_path / "ca.key")
+    publish()
+    ok(
+        "credentials",
+        "generate",
+        "--record",
+        rec,
+        "--key",
+        tmp_path / "ca.key",
+        "--roll",
+        roll,
+        "--secrets",
+        tmp_path / "secrets.csv",
+        "--out",
+        tmp_path / "lists.json",
+    )
+    ok("organiser", "accept", "--data", data, tmp_path / "lists.json")
+    ok("organiser", "open", "--data", data)
+    publish()
+    creds = {r["voter"]: r["credential"] for r in csv.DictReader((tmp_path / "secrets.csv").open())}
+    votes = {"ann": "q1=yes,q2=a;c", "bob": "q1=blank,q2=", "cat": "q1=no", "dan": "q1=yes"}
+    for voter, answers in votes.items():
+        b = tmp_path / f"{voter}.json"
+        ok(
+            "ballot",
+            "--record",
+            rec,
+            "--credential",
+            creds[voter],
+            "--answers",
+            answers,
+            "--out",
+            b,
+        )
+        receipt = json.loads(ok("organiser", "accept", "--data", data, b))
+        assert receipt["type"] == "ballot" and len(receipt["tracking_code"]) == 64
+    # A challenged ballot, posted anonymously, and a revote by dan.
+    ok(
+        "ballot",
+        "--record",
+        rec,
+        "--credential",
+        creds["ann"],
+        "--answers",
+        "q1=no,q2=b",
+        "--challenge",
+        "--out",
+        tmp_path / "chal.json",
+    )
+    ok(
+        "ballot",
+        "--record",
+        rec,
+        "--credential",
+        creds["dan"],
+        "--answers",
+        "q1=no",
+        "--out",
+        tmp_path / "dan2.json",
+    )
+    ok("organiser", "accept", "--data", data, tmp_path / "chal.json", tmp_path / "dan2.json")
+    # The same ballot again is refused (a replay).
+    code, _, err = run_cli("organiser", "accept", "--data", data, tmp_path / "dan2.json")
+    assert code == 2 and "tracking code" in err
+
+    code, _, err = run_cli("organiser", "close", "--data", data)
+    assert code == 2 and "--early" in err
+    ok("organiser", "close", "--data", data, "--early")
+    publish()
+    # Guardians refuse before the tally exists.
+    code, _, err = run_cli(
+        "guardian",
+        "decrypt",
+        "--record",
+        rec,
+        "--state",
+        tmp_path / "guardian-1.state",
+        "--out",
+        tmp_path / "d1.json",
+    )
+    assert code == 2 and "tally" in err
+    ok("organiser", "tally", "--data", data)
+    publish()
+    for gid in gids[1:]:  # guardian-1 is absent
+        ok(
+            "guardian",
+            "decrypt",
+            "--record",
+            rec,
+            "--state",
+            tmp_path / f"{gid}.state",
+            "--out",
+            tmp_path / f"{gid}-dec.json",
+        )
+        ok("organiser", "accept", "--data", data, tmp_path / f"{gid}-dec.json")
+    ok("organiser", "result", "--data", data)
+    publish()
+    out = ok("results", rec, "--json", "--workers", "1")
+    assert json.loads(out) == {
+        "north": {"q1": {"yes": 1, "no": 0, "blank": 1}, "q2": {"a": 1, "b": 0, "c": 1}},
+        "south": {"q1": {"yes": 0, "no": 2, "blank": 0}},
+    }
+    rep = json.loads(ok("verify", rec, "--json", "--workers", "1"))
+    assert all(c["status"] != "failed" for c in rep["checks"])
+    assert {c["id"]: c["status"] for c in rep["checks"]}["V20"] == "passed"
