@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: all demo test lint typecheck unit sweep bench clean
+.PHONY: all demo test lint typecheck unit sweep bench docs clean
 
 all: test
 
@@ -32,6 +32,9 @@ test: lint typecheck unit
 # The full sweep over every value of a published record (slow, opt-in).
 sweep: $(STAMP)
 	PLEBISCITE_FULL_SWEEP=1 $(BIN)/pytest tests/test_tamper_sweep.py -n 2
+
+docs: $(STAMP)
+	$(PY) docs/gen_cli.py > docs/cli.md
 
 bench: $(STAMP)
 	$(PY) bench/bench_ballots.py

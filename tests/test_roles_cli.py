@@ -181,3 +181,88 @@ def test_separate_roles_end_to_end(run_cli, tmp_path: Path) -> None:
     rep = json.loads(ok("verify", rec, "--json", "--workers", "1"))
     assert all(c["status"] != "failed" for c in rep["checks"])
     assert {c["id"]: c["status"] for c in rep["checks"]}["V20"] == "passed"
+
+
+def test_pinned_keys_are_enforced(run_cli, tmp_path: Path) -> None:
+    def ok(*args: object) -> str:
+        code, out, err = run_cli(*args)
+        assert code == 0, (args, out, err)
+        return out
+
+    pubs = [ok("guardian", "identity", "--out", tmp_path / f"g{i}.id").strip() for i in (1, 2)]
+    ca_pub = ok("credentials", "keygen", "--out", tmp_path / "ca.key").strip()
+    m = json.loads(_manifest(tmp_path).read_text())
+    m["guardians"] = {
+        "count": 2,
+        "quorum": 2,
+        "members": [
+            {"id": f"g{i}", "name": f"Guardian {i}", "public_key": pubs[i - 1]} for i in (1, 2)
+        ],
+    }
+    m["credential_authority"] = {"name": "CA", "public_key": ca_pub}
+    (tmp_path / "pinned.json").write_text(json.dumps(m))
+    data, rec = tmp_path / "org", tmp_path / "rec"
+    ok("organiser", "init", "--manifest", tmp_path / "pinned.json", "--data", data)
+    ok("organiser", "publish", "--data", data, "--record", rec)
+    # Without its pinned key a guardian cannot even start.
+    code, _, err = run_cli(
+        "guardian",
+        "keygen",
+        "--record",
+        rec,
+        "--id",
+        "g1",
+        "--state",
+        tmp_path / "s1",
+        "--out",
+        tmp_path / "k1.json",
+    )
+    assert code == 2 and "pins g1's key" in err
+    # With g2's key posing as g1 (built with the library), the board refuses it.
+    from plebiscite.election.boardview import load_board
+    from plebiscite.election.guardian import Guardian
+    from plebiscite.election.keys import key_from_seed
+    from plebiscite.record.entries import sign
+
+    view = load_board(rec)
+    g2key = key_from_seed(json.loads((tmp_path / "g2.id").read_text())["signing_key"])
+    fake = Guardian.create(view.election_id, view.group.name, "g1", 1, 2, g2key)
+    sub = sign("guardian_key", fake.key_data(), view.election_id, g2key)
+    (tmp_path / "k1.json").write_text(json.dumps(sub.to_json()))
+    code, _, err = run_cli("organiser", "accept", "--data", data, tmp_path / "k1.json")
+    assert code == 2 and "not signed by guardian g1's key" in err
+    ok(
+        "guardian",
+        "keygen",
+        "--record",
+        rec,
+        "--id",
+        "g2",
+        "--state",
+        tmp_path / "s2",
+        "--out",
+        tmp_path / "k2.json",
+        "--signing-key",
+        tmp_path / "g2.id",
+    )
+    ok("organiser", "accept", "--data", data, tmp_path / "k2.json")
+    # Credential lists signed by anyone but the pinned authority are refused.
+    roll = tmp_path / "roll.csv"
+    roll.write_text("region,voter\nnorth,ann\nsouth,bob\n")
+    ok("organiser", "publish", "--data", data, "--record", rec)
+    ok(
+        "credentials",
+        "generate",
+        "--record",
+        rec,
+        "--key",
+        tmp_path / "g1.id",
+        "--roll",
+        roll,
+        "--secrets",
+        tmp_path / "s.csv",
+        "--out",
+        tmp_path / "lists.json",
+    )
+    code, _, err = run_cli("organiser", "accept", "--data", data, tmp_path / "lists.json")
+    assert code == 2 and "credential authority" in err

@@ -229,6 +229,36 @@ def _save_guardian(state: Path, g: Any) -> None:
     write_secret_json(state, g.to_json())
 
 
+def _read_signing_key(path: Path) -> Any:
+    from plebiscite.election.keys import key_from_seed
+
+    try:
+        return key_from_seed(json.loads(path.read_text())["signing_key"])
+    except FileNotFoundError:
+        _err(f"{path}: no such key file")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        _err(f"{path}: not a signing key file ({exc})")
+
+
+@guardian_app.command("identity")
+def guardian_identity(
+    out: Path = typer.Option(..., "--out", help="Where to write this guardian's signing key."),
+) -> None:
+    """Before the referendum exists: make this guardian's signing key and print its
+    public key, for the organiser to pin in guardians.members."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from plebiscite.election.keys import seed_of, write_secret_json
+    from plebiscite.record.entries import key_to_b64
+
+    if out.exists():
+        _err(f"{out} exists: refusing to overwrite a key")
+    key = Ed25519PrivateKey.generate()
+    kind = "plebiscite guardian signing key (UNENCRYPTED)"
+    write_secret_json(out, {"kind": kind, "signing_key": seed_of(key)})
+    typer.echo(key_to_b64(key))
+
+
 @guardian_app.command("keygen")
 def guardian_keygen(
     record: Path = RECORD_OPT,
@@ -237,11 +267,16 @@ def guardian_keygen(
     ),
     state: Path = STATE_OPT,
     out: Path = OUT_OPT,
+    signing_key: Path | None = typer.Option(
+        None,
+        "--signing-key",
+        help="This guardian's key from 'guardian identity' (needed when the file pins it).",
+    ),
 ) -> None:
     """Step 1: make this guardian's polynomial, commitments and proofs."""
     from plebiscite.election.guardian import Guardian
-    from plebiscite.record.entries import sign
-    from plebiscite.record.manifest import guardian_ids
+    from plebiscite.record.entries import key_to_b64, sign
+    from plebiscite.record.manifest import guardian_ids, pinned_guardian_key
 
     view = _board(record)
     ids = guardian_ids(view.manifest)
@@ -249,12 +284,17 @@ def guardian_keygen(
         _err(f"--id: {guardian_id!r} is not a guardian of this referendum ({', '.join(ids)})")
     if state.exists():
         _err(f"{state} exists: refusing to overwrite a guardian's secrets")
+    key = _read_signing_key(signing_key) if signing_key else None
+    pinned = pinned_guardian_key(view.manifest, guardian_id)
+    if pinned and (key is None or key_to_b64(key) != pinned):
+        _err(f"the referendum pins {guardian_id}'s key: pass that key with --signing-key")
     g = Guardian.create(
         view.election_id,
         view.group.name,
         guardian_id,
         ids.index(guardian_id) + 1,
         view.manifest.quorum,
+        key,
     )
     _save_guardian(state, g)
     _write_json(out, sign("guardian_key", g.key_data(), view.election_id, g.signing_key).to_json())
@@ -366,14 +406,10 @@ def credentials_generate(
         new_credential,
         public_credential,
     )
-    from plebiscite.election.keys import key_from_seed
     from plebiscite.record.entries import sign
 
     view = _board(record)
-    try:
-        ca = key_from_seed(json.loads(key.read_text())["signing_key"])
-    except (OSError, ValueError, KeyError) as exc:
-        _err(f"{key}: not a credential authority key ({exc})")
+    ca = _read_signing_key(key)
     try:
         with roll.open(newline="", encoding="utf-8") as f:
             rows = list(csv.DictReader(f))
