@@ -280,6 +280,10 @@ class Ristretto255(Group):
         if not isinstance(data, bytes | bytearray) or len(data) != 32:
             raise GroupError("ristretto255 element must be 32 bytes")
         data = bytes(data)
+        if data[31] & 0x80:
+            # libsodium 1.0.18 ignores the top bit; RFC 9496 requires rejecting it, else
+            # one point has two encodings (and 0x00..80 would pass as a non-identity).
+            raise GroupError("not a canonical ristretto255 encoding (top bit set)")
         if data == _ZERO32:
             return self._id
         if self._lib.crypto_core_ristretto255_is_valid_point(data) != 1:

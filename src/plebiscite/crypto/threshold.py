@@ -57,12 +57,14 @@ def joint_key(group: Group, all_commitments: Sequence[Sequence[Element]]) -> Ele
 
 def lagrange_at_zero(group: Group, index: int, present: Sequence[int]) -> int:
     """The Lagrange coefficient of ``index`` for interpolation at 0 over ``present``."""
+    if len(set(present)) != len(present) or index not in present:
+        raise ValueError("guardian indices must be distinct and include the index")
+    if any(m % group.q == 0 for m in present):
+        raise ValueError("guardian index 0 is the secret itself")
     q = group.q
     num, den = 1, 1
     for m in present:
         if m != index:
             num = num * m % q
             den = den * (m - index) % q
-    if den == 0:
-        raise ValueError("duplicate guardian indices")
     return num * pow(den, -1, q) % q

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from decimal import Decimal
 from typing import Any
 
 
@@ -16,44 +17,81 @@ class CanonicalError(ValueError):
     """A value has no canonical encoding."""
 
 
-def _check(value: Any, path: str = "$") -> None:
+def _check(value: Any, path: str = "$") -> bool:
+    """Raise if ``value`` has no canonical encoding; True when it holds a float."""
     if value is None or isinstance(value, bool | str):
-        return
+        return False
     if isinstance(value, int):
         if abs(value) >= 2**53:
             raise CanonicalError(f"{path}: integer too large for JSON")
-        return
+        return False
     if isinstance(value, float):
         if not math.isfinite(value) or not 0 <= value <= 1:
             raise CanonicalError(f"{path}: only shares in [0, 1] may be fractional")
-        return
+        return True
     if isinstance(value, list | tuple):
+        found = False
         for i, v in enumerate(value):
-            _check(v, f"{path}[{i}]")
-        return
+            found = _check(v, f"{path}[{i}]") or found
+        return found
     if isinstance(value, dict):
+        found = False
         for k, v in value.items():
             if not isinstance(k, str):
                 raise CanonicalError(f"{path}: object keys must be strings")
-            _check(v, f"{path}.{k}")
-        return
+            found = _check(v, f"{path}.{k}") or found
+        return found
     raise CanonicalError(f"{path}: {type(value).__name__} is not JSON")
 
 
-def _normalise(value: Any) -> Any:
+def js_number(x: float) -> str:
+    """A float as JavaScript's Number#toString writes it (shortest round-trip digits;
+    plain decimals from 1e-6 up to 1e21, exponent form outside)."""
+    if x == 0:
+        return "0"
+    if x.is_integer():
+        return str(int(x))
+    _, digits_t, exp = Decimal(repr(x)).as_tuple()
+    assert isinstance(exp, int)
+    digits = "".join(map(str, digits_t)).rstrip("0") or "0"
+    exp += len("".join(map(str, digits_t))) - len(digits)
+    k = len(digits)
+    n = exp + k  # the decimal point sits after n digits
+    if k <= n <= 21:
+        return digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return "0." + "0" * (-n) + digits
+    e = n - 1
+    mant = digits if k == 1 else digits[0] + "." + digits[1:]
+    return f"{mant}e{'+' if e > 0 else '-'}{abs(e)}"
+
+
+def _encode(value: Any) -> str:
     if isinstance(value, float):
-        return int(value) if value.is_integer() else value
+        return js_number(value)
     if isinstance(value, list | tuple):
-        return [_normalise(v) for v in value]
+        return "[" + ",".join(_encode(v) for v in value) + "]"
     if isinstance(value, dict):
-        return {k: _normalise(v) for k, v in value.items()}
-    return value
+        items = sorted(value.items())
+        return "{" + ",".join(_dumps(k) + ":" + _encode(v) for k, v in items) + "}"
+    return _dumps(value)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 def canonical_bytes(value: Any) -> bytes:
-    _check(value)
-    text = json.dumps(_normalise(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return text.encode("utf-8")
+    has_float = _check(value)
+    try:
+        if has_float:
+            return _encode(value).encode("utf-8")
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise CanonicalError("strings must be valid Unicode (no lone surrogates)") from exc
 
 
 def loads(data: bytes | str) -> Any:

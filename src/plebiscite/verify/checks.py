@@ -314,6 +314,8 @@ class Verifier:
             s.group = get_group(m.group)
         except (ManifestError, GroupError) as exc:
             return [str(exc)]
+        except TypeError as exc:  # e.g. a list where an id belongs
+            return [f"referendum file is malformed: {exc}"]
         s.manifest = m
         s.election_id = election_id_of(d)
         return []
@@ -531,13 +533,16 @@ class Verifier:
                 problems.append(f"entry {i}: malformed credential list")
                 continue
             r = d["region"]
-            if r not in m.regions:
+            if not isinstance(r, str) or r not in m.regions:
                 problems.append(f"entry {i}: unknown region {r!r}")
                 continue
             if r in s.credentials:
                 problems.append(f"entry {i}: a second list for region {r!r}")
                 continue
             creds = d["credentials"]
+            if not all(isinstance(c, str) for c in creds):
+                problems.append(f"entry {i}: a credential is not base64 text")
+                continue
             if d["count"] != len(creds) or creds != sorted(set(creds)):
                 problems.append(f"entry {i}: count, order or uniqueness wrong in {r!r}")
             try:
@@ -601,7 +606,8 @@ class Verifier:
         problems = []
         for i, e in ballots:
             r, c = e.data.get("region"), e.data.get("credential")
-            if not isinstance(r, str) or c not in s.credentials.get(r, set()):
+            listed = s.credentials.get(r, set()) if isinstance(r, str) else set()
+            if not isinstance(c, str) or c not in listed:
                 problems.append(f"entry {i}: credential not in the list of region {r!r}")
         return problems
 
@@ -693,12 +699,15 @@ class Verifier:
             idx = next(i for i, x in enumerate(s.entries) if x is e)
             if idx in bad:
                 raise CannotRun(f"counted ballot {idx} is malformed (V11)")
-            r = e.data["region"]
-            for a in e.data["answers"]:
-                q = m.questions[a["question"]]
-                for slot, c in zip(q.slots, a["choices"], strict=True):
-                    ct = codec.ct_from_json(g, {"alpha": c["alpha"], "beta": c["beta"]})
-                    acc[r][q.id][slot] = acc[r][q.id][slot] * ct
+            try:
+                r = e.data["region"]
+                for a in e.data["answers"]:
+                    q = m.questions[a["question"]]
+                    for slot, c in zip(q.slots, a["choices"], strict=True):
+                        ct = codec.ct_from_json(g, {"alpha": c["alpha"], "beta": c["beta"]})
+                        acc[r][q.id][slot] = acc[r][q.id][slot] * ct
+            except (EntryError, KeyError, TypeError, ValueError) as exc:
+                raise CannotRun(f"counted ballot {idx} is malformed") from exc
         ti, te = tallies[0]
         d = te.data
         expected = {
@@ -783,7 +792,8 @@ class Verifier:
         good = getattr(self, "_good_shares", {})
         if (
             not isinstance(used, list)
-            or len(set(map(str, used))) != len(used)
+            or not all(isinstance(u, str) for u in used)
+            or len(set(used)) != len(used)
             or len(used) < m.quorum
         ):
             return ["the result must name at least a quorum of distinct guardians"]
@@ -794,7 +804,7 @@ class Verifier:
         counts = d["counts"]
         expected_shape = {r: {q: set(sl) for q, sl in qs.items()} for r, qs in s.tally.items()}
         try:
-            shape = {r: {q: set(sl) for q, sl in qs.items()} for r, qs in counts.items()}
+            shape = {r: {q: set(sl.keys()) for q, sl in qs.items()} for r, qs in counts.items()}
         except AttributeError:
             return ["result counts are malformed"]
         if shape != expected_shape:
