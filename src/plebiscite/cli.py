@@ -358,12 +358,24 @@ def _register_roles() -> None:
 _register_roles()
 
 
+EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug, not the input's fault
+
+
 def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
         typer.echo("plebiscite: interrupted", err=True)
         sys.exit(130)
+    except Exception as exc:  # a bug: one line, a distinct exit code; details on request
+        if os.environ.get("PLEBISCITE_DEBUG"):
+            raise
+        typer.echo(
+            f"plebiscite: internal error: {type(exc).__name__}: {exc} "
+            "(set PLEBISCITE_DEBUG=1 for details, and please report it)",
+            err=True,
+        )
+        sys.exit(EXIT_INTERNAL)
 
 
 if __name__ == "__main__":  # pragma: no cover

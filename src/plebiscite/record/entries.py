@@ -79,6 +79,8 @@ def parse_entry_time(text: str) -> datetime:
         raise EntryError(f"bad entry time {text!r}") from exc
     if t.tzinfo is None:
         raise EntryError(f"entry time {text!r} has no zone")
+    if format_time(t) != text:
+        raise EntryError(f"entry time {text!r} is not in the board's form (UTC, ms, Z)")
     return t
 
 

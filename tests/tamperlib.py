@@ -1,0 +1,236 @@
+"""Helpers to tamper with a published record, for tests that show a check can fail.
+
+A record is a folder holding ``entries.jsonl`` (one canonical entry a line) and
+``checkpoints.jsonl`` (the board's signed checkpoints). The helpers load the entries as
+:class:`Entry` values, let a test change them, re-sign what a signature would otherwise
+catch first, and write everything back, so that the check under test, not just the
+signature checks (V02, V05), is what fails.
+
+Keys come from a :class:`DemoOutcome`, which holds every secret of the demo: the board's
+key, the guardians' signing keys, the credential authority's key and every voter's
+credential. Nothing here re-encrypts or re-proves a ballot: attacks are built from the
+data.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from plebiscite.board.checkpoint import Checkpoint, sign_checkpoint
+from plebiscite.board.merkle import MerkleTree, leaf_hash
+from plebiscite.crypto.group import Group
+from plebiscite.election.credentials import credential_key, public_credential
+from plebiscite.election.demo import DemoOutcome
+from plebiscite.record import codec
+from plebiscite.record.canonical import canonical_bytes, loads
+from plebiscite.record.entries import Entry, parse_entry, sign
+from plebiscite.verify.reader import CHECKPOINTS, ENTRIES
+
+# --- reading and writing ---------------------------------------------------------------
+
+
+def load_entries(record: Path) -> list[Entry]:
+    """The record's entries, parsed (the record must be well-formed to start with)."""
+    with (Path(record) / ENTRIES).open("rb") as f:
+        return [parse_entry(line.rstrip(b"\n")) for line in f]
+
+
+def write_entries(record: Path, entries: Sequence[Entry | bytes]) -> None:
+    """Write entries back: canonical bytes, one a line (raw ``bytes`` are written as is,
+    to plant a line that is not a well-formed entry)."""
+    lines = [e if isinstance(e, bytes) else e.to_bytes() for e in entries]
+    (Path(record) / ENTRIES).write_bytes(b"".join(line + b"\n" for line in lines))
+
+
+def load_checkpoints(record: Path) -> list[Checkpoint]:
+    with (Path(record) / CHECKPOINTS).open("rb") as f:
+        return [Checkpoint.from_json(loads(line)) for line in f]
+
+
+def write_checkpoints(record: Path, checkpoints: Sequence[Checkpoint]) -> None:
+    text = b"".join(canonical_bytes(cp.to_json()) + b"\n" for cp in checkpoints)
+    (Path(record) / CHECKPOINTS).write_bytes(text)
+
+
+def entry_bytes(entries: Sequence[Entry | bytes]) -> list[bytes]:
+    return [e if isinstance(e, bytes) else e.to_bytes() for e in entries]
+
+
+def resign_checkpoints(
+    record: Path, board_key: Ed25519PrivateKey, entries: Sequence[Entry | bytes] | None = None
+) -> list[Checkpoint]:
+    """Rebuild ``checkpoints.jsonl`` over the record's current entries (or ``entries``),
+    signed with the board's key: for each original checkpoint a new one of the same size
+    (clamped to the entry count), origin and time, and always a final one covering every
+    entry. Afterwards only the other parties' signatures and the cryptography can catch a
+    change to the entries."""
+    record = Path(record)
+    if entries is None:
+        lines = (record / ENTRIES).read_bytes().split(b"\n")[:-1]
+    else:
+        lines = entry_bytes(entries)
+    old = load_checkpoints(record)
+    if not old:
+        raise ValueError("the record has no checkpoint to take the origin and time from")
+    tree = MerkleTree(leaf_hash(line) for line in lines)
+    n = tree.size
+    out = []
+    for cp in old:
+        size = min(cp.size, n)
+        out.append(sign_checkpoint(board_key, cp.origin, size, tree.root(size), cp.time))
+    if out[-1].size != n:
+        last = old[-1]
+        out.append(sign_checkpoint(board_key, last.origin, n, tree.root(n), last.time))
+    write_checkpoints(record, out)
+    return out
+
+
+def save(
+    record: Path, entries: Sequence[Entry | bytes], board_key: Ed25519PrivateKey | None
+) -> None:
+    """Write the entries and, given the board's key, re-sign the checkpoints over them."""
+    write_entries(record, entries)
+    if board_key is not None:
+        resign_checkpoints(record, board_key)
+
+
+# --- keys ------------------------------------------------------------------------------
+
+
+def election_id(outcome: DemoOutcome) -> str:
+    return outcome.organiser.election_id
+
+
+def group(outcome: DemoOutcome) -> Group:
+    return outcome.organiser.group
+
+
+def board_key(outcome: DemoOutcome) -> Ed25519PrivateKey:
+    return outcome.organiser.key
+
+
+def guardian_key(outcome: DemoOutcome, guardian: str | int) -> Ed25519PrivateKey:
+    """A guardian's signing key, by id (``"guardian-2"``) or position in the list."""
+    if isinstance(guardian, int):
+        return outcome.guardians[guardian].signing_key
+    for gd in outcome.guardians:
+        if gd.guardian == guardian:
+            return gd.signing_key
+    raise KeyError(guardian)
+
+
+def authority_key(outcome: DemoOutcome) -> Ed25519PrivateKey:
+    if outcome.authority_key is None:
+        raise ValueError("the outcome holds no credential authority key")
+    return outcome.authority_key
+
+
+def voter_key(outcome: DemoOutcome, public: str) -> Ed25519PrivateKey:
+    """The credential key of the voter whose public credential is ``public``."""
+    eid = election_id(outcome)
+    for creds in outcome.credentials.values():
+        for c in creds:
+            if public_credential(eid, c) == public:
+                return credential_key(eid, c)
+    raise KeyError(f"no credential of the demo has the public key {public}")
+
+
+def unused_credentials(outcome: DemoOutcome, entries: Sequence[Entry], region: str) -> list[str]:
+    """Listed public credentials of ``region`` that no ballot uses (abstainers)."""
+    eid = election_id(outcome)
+    used = {e.data.get("credential") for e in entries if e.type == "ballot"}
+    pubs = [public_credential(eid, c) for c in outcome.credentials[region]]
+    return [p for p in pubs if p not in used]
+
+
+ORGANISER_TYPES = frozenset({"referendum", "election_context", "open", "close", "tally", "result"})
+
+
+def owner_key(outcome: DemoOutcome, entry: Entry) -> Ed25519PrivateKey | None:
+    """The key of the party that vouches for ``entry`` (None for anonymous entries)."""
+    if entry.type in ORGANISER_TYPES:
+        return board_key(outcome)
+    if entry.type.startswith("guardian_") or entry.type == "decryption_share":
+        return guardian_key(outcome, str(entry.data["guardian"]))
+    if entry.type == "credential_list":
+        return authority_key(outcome)
+    if entry.type == "ballot":
+        return voter_key(outcome, str(entry.data["credential"]))
+    return None
+
+
+# --- changing entries ------------------------------------------------------------------
+
+
+def resign(
+    entry: Entry,
+    key: Ed25519PrivateKey | None,
+    election: str,
+    data: dict[str, Any] | None = None,
+) -> Entry:
+    """``entry`` (with ``data`` if given) signed afresh by ``key``, at the same time.
+
+    The referendum entry is signed under the empty election id, as the board does."""
+    eid = "" if entry.type == "referendum" else election
+    return sign(entry.type, entry.data if data is None else data, eid, key).at(entry.time)
+
+
+def resign_as_owner(
+    outcome: DemoOutcome, entry: Entry, data: dict[str, Any] | None = None
+) -> Entry:
+    """``entry`` (with ``data`` if given) re-signed by the party that vouches for it."""
+    return resign(entry, owner_key(outcome, entry), election_id(outcome), data)
+
+
+def retime(entry: Entry, time: str) -> Entry:
+    """The same entry at another time (only the board's checkpoints vouch for time)."""
+    return dataclasses.replace(entry, time=time)
+
+
+def flip_signature(entry: Entry, byte: int = 0) -> Entry:
+    """The same entry with one byte of its signature flipped (still canonical base64)."""
+    if entry.signature is None:
+        raise ValueError("the entry is not signed")
+    sig = bytearray(base64.b64decode(entry.signature))
+    sig[byte] ^= 0x01
+    return dataclasses.replace(entry, signature=base64.b64encode(bytes(sig)).decode())
+
+
+def fix_indices(outcome: DemoOutcome, entries: Sequence[Entry]) -> list[Entry]:
+    """After inserting or removing entries: the organiser's and guardians' entries that
+    name an index (close, tally, decryption shares, result) restated and re-signed, so
+    only the change itself can be caught."""
+    out = list(entries)
+    close = next((i for i, e in enumerate(out) if e.type == "close"), None)
+    tally = next((i for i, e in enumerate(out) if e.type == "tally"), None)
+    for i, e in enumerate(out):
+        d = dict(e.data)
+        if e.type == "close":
+            d = {"ballots": sum(1 for x in out[:i] if x.type == "ballot"), "size": i}
+        elif e.type == "tally" and close is not None:
+            d["close_index"] = close
+        elif e.type in ("decryption_share", "result") and tally is not None:
+            d["tally_index"] = tally
+        if d != e.data:
+            out[i] = resign_as_owner(outcome, e, d)
+    return out
+
+
+def bump_scalar(g: Group, text: str) -> str:
+    """A canonical scalar one more than ``text`` (mod q)."""
+    return codec.scalar_hex(g, (codec.scalar(g, text) + 1) % g.q)
+
+
+def other_element(g: Group, text: str) -> str:
+    """A canonical group element other than ``text`` (it times the generator)."""
+    return g.mul(codec.element(g, text), g.generator()).hex()
+
+
+def indices_of(entries: Sequence[Entry], type_: str) -> list[int]:
+    return [i for i, e in enumerate(entries) if e.type == type_]
