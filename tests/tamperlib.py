@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -80,13 +81,24 @@ def resign_checkpoints(
         raise ValueError("the record has no checkpoint to take the origin and time from")
     tree = MerkleTree(leaf_hash(line) for line in lines)
     n = tree.size
+
+    def when(size: int, fallback: str) -> str:
+        # A consistent forger stamps each checkpoint with the time of the last entry it
+        # covers, so that the entry times stay within their checkpoints' times.
+        try:
+            return str(json.loads(lines[size - 1])["time"]) if size else fallback
+        except (ValueError, KeyError, TypeError, IndexError):
+            return fallback
+
     out = []
     for cp in old:
         size = min(cp.size, n)
-        out.append(sign_checkpoint(board_key, cp.origin, size, tree.root(size), cp.time))
+        out.append(
+            sign_checkpoint(board_key, cp.origin, size, tree.root(size), when(size, cp.time))
+        )
     if out[-1].size != n:
         last = old[-1]
-        out.append(sign_checkpoint(board_key, last.origin, n, tree.root(n), last.time))
+        out.append(sign_checkpoint(board_key, last.origin, n, tree.root(n), when(n, last.time)))
     write_checkpoints(record, out)
     return out
 

@@ -90,7 +90,7 @@ def decrypting_guardians(rec: Rec) -> list[str]:
 # --- V01 ------------------------------------------------------------------------------
 
 
-@case("V01")
+@case("V01", "V02")  # V02: the covering checkpoints bound entry times
 def _time_goes_backwards(outcome: DemoOutcome, path: Path) -> None:
     rec = Rec(outcome, path)
     i = rec.first("guardian_shares")

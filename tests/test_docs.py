@@ -28,7 +28,8 @@ def test_cli_reference_is_current() -> None:
 
 def test_every_command_is_in_a_guide() -> None:
     guides = "\n".join(
-        p.read_text() for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+        p.read_text()
+        for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
         if p.name != "cli.md"
     )
     root = typer.main.get_command(app)

@@ -13,7 +13,8 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
 from plebiscite.board.checkpoint import Checkpoint, verify_checkpoint
 from plebiscite.board.merkle import MerkleTree, leaf_hash
@@ -22,13 +23,14 @@ from plebiscite.crypto.elgamal import Ciphertext
 from plebiscite.crypto.group import Element, Group, GroupError, get_group
 from plebiscite.crypto.proofs import verify_equality, verify_schnorr
 from plebiscite.record import codec
-from plebiscite.record.canonical import CanonicalError, loads
+from plebiscite.record.canonical import CanonicalError, canonical_bytes, loads
 from plebiscite.record.entries import (
     Entry,
     EntryError,
     b64decode,
     election_id_of,
     parse_entry,
+    parse_entry_time,
     verify_entry_signature,
 )
 from plebiscite.record.manifest import (
@@ -50,97 +52,52 @@ from plebiscite.verify.ballots import BallotContext, BallotFinding, check_batch,
 from plebiscite.verify.reader import RawRecord
 from plebiscite.verify.report import CheckResult, CheckSpec, Report, Status
 
+# Mapping: ElectionGuard Design Specification v2.1.0, section 6.2 verification steps;
+# the checks `belenios-tool election verify` makes (Belenios 2.x sources).
+_S = CheckSpec
+# fmt: off
 CHECKS: list[CheckSpec] = [
-    CheckSpec(
-        "V01",
-        "Entries are well-formed and start with one referendum",
-        "V1 (parameters)",
-        "archive format",
-    ),
-    CheckSpec(
-        "V02",
-        "Checkpoints are signed by the board and match the entries",
-        "-",
-        "archive chain (event hashes)",
-    ),
-    CheckSpec("V03", "The final checkpoint covers every entry", "-", "archive chain (last event)"),
-    CheckSpec("V04", "The referendum file is valid", "V1 (manifest)", "election.json well-formed"),
-    CheckSpec(
-        "V05",
-        "Every entry is signed by the party that vouches for it",
-        "-",
-        "signed ballots, trustee keys",
-    ),
-    CheckSpec("V06", "Entries follow the protocol's order", "-", "event sequence"),
-    CheckSpec(
-        "V07",
-        "Guardian commitments carry valid proofs of knowledge",
-        "V2 (guardian public keys)",
-        "trustee public keys / threshold certificates",
-    ),
-    CheckSpec(
-        "V08",
-        "Every guardian distributed shares and proved its key share",
-        "V2",
-        "threshold polynomials",
-    ),
-    CheckSpec(
-        "V09",
-        "Joint key and context hash recomputed",
-        "V3 (election public key, extended base hash)",
-        "election public key",
-    ),
-    CheckSpec(
-        "V10",
-        "Credential lists: one per region, signed, no duplicates",
-        "-",
-        "public credentials and weights",
-    ),
-    CheckSpec(
-        "V11",
-        "Ballots are well-formed, with valid group elements",
-        "V4 (part: membership)",
-        "canonical ballots",
-    ),
-    CheckSpec(
-        "V12", "Ballots use listed credentials of their region", "-", "ballot credential in list"
-    ),
-    CheckSpec(
-        "V13",
-        "Ballot proofs: each option 0 or 1, each question in min..max",
-        "V4, V5 (selection encryptions, selection limits)",
-        "individual and overall proofs",
-    ),
-    CheckSpec(
-        "V14",
-        "Tracking codes match and never repeat",
-        "V6 (confirmation codes)",
-        "ballot hashes unique",
-    ),
-    CheckSpec("V15", "Ballots lie inside the voting window", "-", "-"),
-    CheckSpec(
-        "V16",
-        "One counted ballot per credential; turnout within credentials",
-        "-",
-        "last ballot per credential",
-    ),
-    CheckSpec(
-        "V17",
-        "The tally is the product of the counted ballots",
-        "V7 (ballot aggregation)",
-        "encrypted tally (recomputed)",
-    ),
-    CheckSpec(
-        "V18",
-        "Decryption shares carry valid proofs from a quorum",
-        "V8, V9, V10 (partial decryptions, compensation)",
-        "partial decryptions",
-    ),
-    CheckSpec(
-        "V19", "The result is the decryption of the tally", "V11, V12 (tally decryption)", "result"
-    ),
-    CheckSpec("V20", "Challenged ballots open to valid choices", "V13 (challenged ballots)", "-"),
+    _S("V01", "Entries are well-formed and start with one referendum", "-",
+       "fsck; check_rawballot NonCanonical"),
+    _S("V02", "Checkpoints are signed by the board and match the entries", "-",
+       "archive chain (event hashes)"),
+    _S("V03", "The final checkpoint covers every entry", "-", "archive chain (last event)"),
+    _S("V04", "The referendum file is valid",
+       "1 (parameter validation; 1.B-1.D by group name)", "election.json well-formed"),
+    _S("V05", "Every entry is signed by the party that vouches for it", "-",
+       "signed ballots, trustee keys"),
+    _S("V06", "Entries follow the protocol's order", "-", "-"),
+    _S("V07", "Guardian commitments carry valid proofs of knowledge",
+       "2 (2.A-2.C guardian public-key validation)",
+       "trustee public keys / threshold certificates"),
+    _S("V08", "Every guardian distributed shares and proved its key share",
+       "- (guardians verify shares, section 3.2.2; cf. Note 3.7)",
+       "threshold verification keys (check_pedersen)"),
+    _S("V09", "Joint key and context hash recomputed",
+       "3, 4 (election public key; extended base hash)", "election public key"),
+    _S("V10", "Credential lists: one per region, signed, no duplicates", "-",
+       "public credentials and weights"),
+    _S("V11", "Ballots are well-formed, with valid group elements",
+       "6.A-6.C, 7.A-7.C (membership, ranges)", "canonical ballots"),
+    _S("V12", "Ballots use listed credentials of their region", "-", "ballot credential in list"),
+    _S("V13", "Ballot proofs: each option 0 or 1, each question in min..max",
+       "6, 7 (well-formedness of selection encryptions; adherence to vote limits)",
+       "individual and overall proofs"),
+    _S("V14", "Tracking codes match and never repeat", "8, 5.A (confirmation codes; uniqueness)",
+       "ballot hashes unique"),
+    _S("V15", "Ballots lie inside the voting window", "-", "-"),
+    _S("V16", "One counted ballot per credential; turnout within credentials", "-",
+       "last ballot per credential"),
+    _S("V17", "The tally is the product of the counted ballots", "9 (ballot aggregation)",
+       "encrypted tally (recomputed)"),
+    _S("V18", "Decryption shares carry valid proofs from a quorum",
+       "10.A-10.B (decryption proofs, per guardian as in Note 3.7)", "partial decryptions"),
+    _S("V19", "The result is the decryption of the tally",
+       "10.C, 11 (decrypted value; tally contents)", "result"),
+    _S("V20", "Challenged ballots open to valid choices",
+       "13, 14 (challenged ballots: decryption; well-formedness and content)", "-"),
 ]
+# fmt: on
 TITLES = {c.id: c.title for c in CHECKS}
 
 BATCH = 64
@@ -211,7 +168,9 @@ class Verifier:
                     details = []
             except CannotRun as exc:
                 status, details = "failed", [f"cannot run: {exc}"]
-            out.append(CheckResult(spec.id, spec.title, status, list(details)[:50]))
+            out.append(
+                CheckResult(spec.id, spec.title, status, list(details)[:50], spec.references)
+            )
         s = self.s
         summary = {
             "entries": len(s.raw.entries),
@@ -221,8 +180,22 @@ class Verifier:
             "counted": len(s.counted),
             "group": s.group.name if s.group else None,
             "title": s.manifest.title if s.manifest else None,
+            "stage": self._stage(),
         }
         return Report(out, summary, s.results)
+
+    def _stage(self) -> str:
+        """How far the referendum has got, from its latest milestone entry."""
+        for t, stage in (
+            ("result", "decided"),
+            ("tally", "tallied"),
+            ("close", "closed"),
+            ("open", "voting"),
+            ("election_context", "set up"),
+        ):
+            if self.s.of_type(t):
+                return stage
+        return "setting up"
 
     # V01 -------------------------------------------------------------------------------
     def check_v01(self) -> list[str]:
@@ -263,16 +236,19 @@ class Verifier:
         for raw in s.raw.entries:
             tree.append(leaf_hash(raw))
         self._tree = tree
-        prev_size, prev_time = 0, None
+        prev_size, prev_time = 0, cast(datetime | None, None)
         self._final: Checkpoint | None = None
         if not s.raw.checkpoints:
             return ["no checkpoints"]
         for i, line in enumerate(s.raw.checkpoints):
             try:
                 cp = Checkpoint.from_json(loads(line))
+                when = parse_entry_time(cp.time)
             except (ValueError, CanonicalError) as exc:
                 problems.append(f"checkpoint {i}: {exc}")
                 continue
+            if canonical_bytes(cp.to_json()) != line:
+                problems.append(f"checkpoint {i}: not in canonical form")
             if not verify_checkpoint(cp, s.board_key):
                 problems.append(f"checkpoint {i}: bad signature")
             if cp.origin != origin:
@@ -283,9 +259,17 @@ class Verifier:
                 problems.append(f"checkpoint {i}: root does not match entries 0..{cp.size - 1}")
             if cp.size < prev_size:
                 problems.append(f"checkpoint {i}: size goes backwards")
-            if prev_time is not None and cp.time < prev_time:
+            if prev_time is not None and when < prev_time:
                 problems.append(f"checkpoint {i}: time goes backwards")
-            prev_size, prev_time = cp.size, cp.time
+            # Entry times are the board's word only; the checkpoints bound them: an entry
+            # first covered by this checkpoint was appended after the previous one.
+            for j in range(prev_size, min(cp.size, len(s.entries))):
+                e = s.entries[j]
+                if e is not None and (
+                    e.when > when or (prev_time is not None and e.when < prev_time)
+                ):
+                    problems.append(f"entry {j}: time {e.time} outside its checkpoints' times")
+            prev_size, prev_time = max(prev_size, cp.size), when
             self._final = cp
         return problems
 
@@ -383,8 +367,14 @@ class Verifier:
             "result": 10,
         }
         phase = -1
+        opened = min((i for i, _ in s.of_type("open")), default=len(s.entries))
         for i, e in enumerate(s.entries):
             if e is None:
+                continue
+            if e.type == "credential_list":
+                # The authority may post its lists any time before voting opens.
+                if i > opened:
+                    problems.append(f"entry {i} (credential_list) comes after the open entry")
                 continue
             p = order[e.type]
             if p < phase:
@@ -615,9 +605,9 @@ class Verifier:
         return self._findings("proofs")
 
     def check_v14(self) -> list[str] | None:
-        found = self._findings("tracking")
-        if found is None:
+        if not self.s.of_type("ballot") and not self.s.of_type("challenged_ballot"):
             return None
+        found = self._findings("tracking") or []
         codes: Counter[str] = Counter()
         for _, e in self.s.of_type("ballot"):
             codes[str(e.data.get("tracking_code"))] += 1
@@ -650,12 +640,12 @@ class Verifier:
         return problems
 
     # V16 -------------------------------------------------------------------------------
-    def check_v16(self) -> list[str]:
+    def check_v16(self) -> list[str] | None:
         s, problems = self.s, []
         m = s.need_manifest()
         closes = s.of_type("close")
         if not closes:
-            raise CannotRun("no close entry")
+            return None  # voting has not closed: nothing is counted yet
         close_index = closes[0][0]
         opened = [i for i, _ in s.of_type("open")]
         start = opened[0] if opened else close_index
@@ -678,10 +668,12 @@ class Verifier:
         return problems
 
     # V17 -------------------------------------------------------------------------------
-    def check_v17(self) -> list[str]:
+    def check_v17(self) -> list[str] | None:
         s = self.s
         m, g = s.need_manifest(), s.need_group()
         tallies = s.of_type("tally")
+        if not tallies:
+            return None  # not tallied yet
         if len(tallies) != 1:
             return [f"{len(tallies)} tally entries"]
         closes = s.of_type("close")
@@ -723,13 +715,15 @@ class Verifier:
         return problems
 
     # V18 -------------------------------------------------------------------------------
-    def check_v18(self) -> list[str]:
+    def check_v18(self) -> list[str] | None:
         s, problems = self.s, []
         m, g = s.need_manifest(), s.need_group()
         ctx, _ = s.need_context()
+        self._good_shares: dict[str, dict[str, Any]] = {}
+        if not s.of_type("decryption_share") and not s.of_type("result"):
+            return None  # not decrypted yet
         if s.tally is None or s.tally_index is None:
             raise CannotRun("no valid tally (V17)")
-        self._good_shares: dict[str, dict[str, Any]] = {}
         for i, e in s.of_type("decryption_share"):
             d = e.data
             gid = str(d.get("guardian"))
@@ -777,10 +771,12 @@ class Verifier:
         return problems
 
     # V19 -------------------------------------------------------------------------------
-    def check_v19(self) -> list[str]:
+    def check_v19(self) -> list[str] | None:
         s = self.s
         m, g = s.need_manifest(), s.need_group()
         res = s.of_type("result")
+        if not res:
+            return None  # no result published yet
         if len(res) != 1:
             return [f"{len(res)} result entries"]
         if s.tally is None:

@@ -15,6 +15,10 @@ class CheckSpec:
     electionguard: str  # the ElectionGuard 2.1 verification step(s) it corresponds to
     belenios: str  # the Belenios check it corresponds to
 
+    @property
+    def references(self) -> dict[str, str]:
+        return {"electionguard_2_1": self.electionguard, "belenios": self.belenios}
+
 
 @dataclass
 class CheckResult:
@@ -22,9 +26,16 @@ class CheckResult:
     title: str
     status: Status
     details: list[str] = field(default_factory=list)
+    references: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "title": self.title, "status": self.status, "details": self.details}
+        return {
+            "id": self.id,
+            "title": self.title,
+            "status": self.status,
+            "details": self.details,
+            "references": self.references,
+        }
 
 
 @dataclass
