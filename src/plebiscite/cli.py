@@ -224,7 +224,12 @@ def _print_report(report: Any) -> None:
             con.print(f"      {d}", markup=False, highlight=False)
         if len(c.details) > 5:
             con.print(f"      … and {len(c.details) - 5} more")
-    if report.ok:
+    stage = s.get("stage")
+    if report.ok and stage != "decided":
+        con.print(
+            f"[bold green]verified so far[/]: the referendum is at stage {stage!r}, no result yet"
+        )
+    elif report.ok:
         con.print("[bold green]verified[/]: every check passed")
     else:
         names = ", ".join(c.id for c in report.failed)
