@@ -123,7 +123,8 @@ class State:
     context: bytes | None = None
     credentials: dict[str, set[str]] = field(default_factory=dict)
     ballot_findings: list[BallotFinding] | None = None
-    counted: dict[str, Entry] = field(default_factory=dict)  # credential -> last ballot
+    # credential -> (index, entry) of its last ballot before the close
+    counted: dict[str, tuple[int, Entry]] = field(default_factory=dict)
     tally: dict[str, dict[str, dict[str, Ciphertext]]] | None = None
     tally_index: int | None = None
     results: dict[str, Any] | None = None
@@ -651,8 +652,8 @@ class Verifier:
         start = opened[0] if opened else close_index
         for i, e in s.of_type("ballot"):
             if start < i < close_index:
-                s.counted[str(e.data.get("credential"))] = e
-        turnout: Counter[str] = Counter(str(e.data.get("region")) for e in s.counted.values())
+                s.counted[str(e.data.get("credential"))] = (i, e)
+        turnout: Counter[str] = Counter(str(e.data.get("region")) for _, e in s.counted.values())
         for r, n in turnout.items():
             if n > len(s.credentials.get(r, ())):
                 have = len(s.credentials.get(r, ()))
@@ -687,8 +688,7 @@ class Verifier:
             for r in m.regions
         }
         bad = {f.index for f in (s.ballot_findings or []) if f.kind == "wellformed"}
-        for e in s.counted.values():
-            idx = next(i for i, x in enumerate(s.entries) if x is e)
+        for idx, e in s.counted.values():
             if idx in bad:
                 raise CannotRun(f"counted ballot {idx} is malformed (V11)")
             try:
