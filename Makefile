@@ -4,8 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+JS_STAMP := js/node_modules/.installed-stamp
+BUNDLE := src/plebiscite/server/static/js/booth.js
 
-.PHONY: all demo test lint typecheck unit sweep bench docs clean
+.PHONY: all demo test lint typecheck unit jstest sweep bench docs clean setup
 
 all: test
 
@@ -15,7 +17,18 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+# The booth's JavaScript: pinned packages from the npm registry, bundled at install time
+# (nothing is fetched when the booth runs).
+$(JS_STAMP): js/package.json js/package-lock.json
+	cd js && npm ci --no-audit --no-fund --loglevel=error
+	touch $(JS_STAMP)
+
+$(BUNDLE): $(JS_STAMP) $(wildcard js/src/*.js) js/build.mjs
+	cd js && npm run --silent build
+
+setup: $(STAMP) $(BUNDLE)
+
+demo: setup
 	$(BIN)/plebiscite demo --record demo-record --force
 
 lint: $(STAMP)
@@ -24,10 +37,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: setup
 	$(BIN)/pytest -n 2
 
-test: lint typecheck unit
+jstest: $(BUNDLE)
+	cd js && npm test --silent
+
+test: lint typecheck jstest unit
 
 # The full sweep over every value of a published record (slow, opt-in).
 sweep: $(STAMP)
@@ -40,4 +56,4 @@ bench: $(STAMP)
 	$(PY) bench/bench_ballots.py
 
 clean:
-	rm -rf $(VENV) demo-record
+	rm -rf $(VENV) demo-record js/node_modules src/plebiscite/server/static/js
