@@ -43,3 +43,101 @@ def run_cli() -> Callable[..., tuple[int, str, str]]:
         return result.exit_code, result.stdout, result.stderr
 
     return run
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    """``plebiscite serve --demo`` running as a separate process on a free port."""
+
+    def __init__(self, data: Path, count: int = 6) -> None:
+        import csv
+        import subprocess
+        import sys
+        import time
+
+        import httpx
+
+        self.data = data
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        voters_csv = data.parent / f"{data.name}-voters.csv"
+        self.log = (data.parent / f"{data.name}-server.log").open("w")
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "plebiscite.cli",
+                "serve",
+                "--demo",
+                "--data",
+                str(data),
+                "--port",
+                str(self.port),
+                "--demo-count",
+                str(count),
+                "--demo-voters",
+                str(voters_csv),
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.time() + 60
+        while True:
+            try:
+                if httpx.get(self.url + "/api/referendums", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError(
+                    "the server did not start: "
+                    + (data.parent / f"{data.name}-server.log").read_text()
+                )
+            time.sleep(0.1)
+        with voters_csv.open() as f:
+            self.voters = list(csv.DictReader(f))
+        self.rid = httpx.get(self.url + "/api/referendums").json()[0]["id"]
+        self.admin_token = (data / "admin-token").read_text().strip()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except Exception:
+            self.proc.kill()
+        self.log.close()
+
+
+@pytest.fixture
+def live_server(tmp_path: Path):
+    server = LiveServer(tmp_path / "server-data")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_url():  # -> Iterator[str]
+    """URL of a database in a throwaway PostgreSQL cluster, started for this test session
+    (one cluster per pytest-xdist worker: each listens on a Unix socket in its own
+    temporary directory) and removed afterwards. Fails, never skips, without PostgreSQL."""
+    import os
+
+    from pgcluster import PostgresCluster, PostgresUnavailable
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    cluster = PostgresCluster(prefix=f"plebiscite-pg-{worker}-")
+    try:
+        url = cluster.start()
+    except PostgresUnavailable as exc:
+        pytest.fail(f"cannot start a test PostgreSQL cluster: {exc}", pytrace=False)
+    try:
+        yield url
+    finally:
+        cluster.stop()

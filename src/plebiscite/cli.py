@@ -359,6 +359,10 @@ def _register_roles() -> None:
     app.add_typer(credentials_app, name="credentials")
     app.command("ballot")(ballot_command)
 
+    from plebiscite.cli_server import register
+
+    register(app)
+
 
 _register_roles()
 
@@ -385,4 +389,3 @@ def main() -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
-    os._exit(0)

@@ -20,7 +20,7 @@ from typing import Protocol, runtime_checkable
 
 from plebiscite.board.merkle import leaf_hash
 
-__all__ = ["SQLiteStore", "Store"]
+__all__ = ["SQLiteStore", "Store", "check_namespace", "open_store"]
 
 
 @runtime_checkable
@@ -252,3 +252,43 @@ class SQLiteStore(Store):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# -- choosing a store ------------------------------------------------------------------
+
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+_NAMESPACE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def check_namespace(namespace: str) -> str:
+    """Return ``namespace`` if it can name a board in a shared database, else ValueError.
+
+    A namespace is a lower-case SQL identifier (``[a-z_][a-z0-9_]*``, at most 63 bytes),
+    not reserved by PostgreSQL (``pg_*``, ``public``, ``information_schema``).
+    """
+    if (
+        not isinstance(namespace, str)
+        or not 0 < len(namespace) <= 63
+        or not set(namespace) <= _NAMESPACE_CHARS
+        or namespace[0].isdigit()
+        or namespace.startswith("pg_")
+        or namespace in ("public", "information_schema")
+    ):
+        raise ValueError(
+            f"board namespace {namespace!r} must be a lower-case identifier "
+            "([a-z_][a-z0-9_]*, at most 63 characters, not pg_*, public or information_schema)"
+        )
+    return namespace
+
+
+def open_store(url_or_path: str | Path, namespace: str) -> Store:
+    """Open a board's store: PostgreSQL for a ``postgresql://`` URL (the board lives in
+    the schema ``namespace``, so several boards can share a database), else SQLite at the
+    path (one file per board; ``namespace`` is only checked, so that a configuration
+    works with either)."""
+    check_namespace(namespace)
+    if isinstance(url_or_path, str) and url_or_path.startswith(_POSTGRES_SCHEMES):
+        from plebiscite.board.pgstore import PostgresStore  # psycopg only when needed
+
+        return PostgresStore(url_or_path, namespace)
+    return SQLiteStore(url_or_path)

@@ -165,6 +165,7 @@ class Organiser:
             cp = self.checkpoint()
         entry = self._entries[index]
         return {
+            "election_id": self.election_id,
             "type": entry.type,
             "tracking_code": entry.data.get("tracking_code"),
             "index": index,

@@ -1,0 +1,344 @@
+"""Commands around the web server: serve it, vote through it from the command line, and
+check receipts and challenged ballots independently."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+
+
+def _err(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"plebiscite: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def serve_command(
+    demo: bool = typer.Option(
+        False, "--demo", help="Open a demo referendum with its ceremony done and demo voters."
+    ),
+    data: Path = typer.Option(
+        Path("plebiscite-data"),
+        "--data",
+        help="The server's data folder (boards, sign-in codes, keys).",
+    ),
+    database: str | None = typer.Option(
+        None,
+        "--database",
+        help="Board database URL (postgresql://…); default: SQLite files under --data.",
+    ),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
+    manifest: Path | None = typer.Option(
+        None, "--manifest", help="With --demo: the referendum file (default: the built-in one)."
+    ),
+    demo_count: int = typer.Option(
+        50, "--demo-count", min=1, help="With --demo: voters per region."
+    ),
+    demo_voters: Path | None = typer.Option(
+        None,
+        "--demo-voters",
+        help="With --demo: write every demo voter as CSV region,code,credential.",
+    ),
+) -> None:
+    """Run the web server (API, booth and pages); restarting on the same --data resumes."""
+    if database is not None:
+        _err("--database: PostgreSQL boards are not available in this build yet; use --data")
+    from plebiscite.server.registry import Registry
+
+    raw = None
+    if manifest is not None:
+        if not demo:
+            _err("--manifest goes with --demo (otherwise create referendums from the admin page)")
+        from plebiscite.cli import _load_manifest
+
+        raw = _load_manifest(manifest)
+    try:
+        registry = Registry(data)
+    except (OSError, ValueError) as exc:
+        _err(f"{data}: cannot use this data folder ({exc})")
+    token_file = data / "admin-token"
+    if not registry.has_admin_token():
+        token = registry.new_admin_token()
+        token_file.write_text(token + "\n")
+        token_file.chmod(0o600)
+        typer.echo(f"admin token (also in {token_file}): {token}", err=True)
+    if demo:
+        _start_demo(registry, raw, demo_count, demo_voters, host, port)
+    _run(registry, demo, host, port)
+
+
+def _start_demo(
+    registry: Any, raw: dict[str, Any] | None, count: int, out: Path | None, host: str, port: int
+) -> None:
+    from plebiscite.election.demo import builtin_manifest
+    from plebiscite.record.manifest import ManifestError
+    from plebiscite.server.demo import create_demo, demo_voters, write_voters_csv
+
+    existing = [r for r in registry.referendums.values() if r.demo]
+    if existing:
+        ref = existing[0]
+        voters = demo_voters(ref)
+        typer.echo(f"resuming demo referendum {ref.id} ({ref.stage()})", err=True)
+    else:
+        m = raw or builtin_manifest()
+        if "members" in m["guardians"] or "credential_authority" in m:
+            _err("the demo plays every role itself: the referendum file must not pin keys")
+        try:
+            ref, voters = create_demo(registry, m, count)
+        except ManifestError as exc:
+            _err(str(exc))
+        typer.echo(f"demo referendum {ref.id} is open", err=True)
+    if out is not None:
+        write_voters_csv(out, voters)
+        typer.echo(f"{len(voters)} demo voters written to {out}", err=True)
+    url = f"http://{host}:{port}/r/{ref.id}/booth"
+    typer.echo(f"\nVote now at {url} with one of these (sign-in code, then credential):", err=True)
+    for v in voters[:5]:
+        typer.echo(f"  {v['region']:<10} code {v['code']}   credential {v['credential']}", err=True)
+    typer.echo("", err=True)
+
+
+def _run(registry: Any, demo: bool, host: str, port: int) -> None:
+    import uvicorn
+
+    from plebiscite.server.app import create_app
+
+    app = create_app(registry, demo=demo, secure_cookies=False)
+    typer.echo(f"plebiscite serving on http://{host}:{port}/", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+# --- the command-line voter -----------------------------------------------------------
+
+
+def vote_command(
+    server: str = typer.Option(
+        ..., "--server", help="The server's address, e.g. http://127.0.0.1:8000."
+    ),
+    code: str = typer.Option(..., "--code", help="Your sign-in code (from the organiser)."),
+    credential: str = typer.Option(
+        ..., "--credential", help="Your voting credential (from the credential authority)."
+    ),
+    answers: str = typer.Option(
+        ...,
+        "--answers",
+        help="e.g. q1=yes,q2=no (';' between several options, 'blank' where allowed).",
+    ),
+    challenge: bool = typer.Option(
+        False,
+        "--challenge",
+        help="Challenge instead of casting: post the opened ballot anonymously.",
+    ),
+    referendum: str | None = typer.Option(
+        None, "--referendum", help="The referendum id (optional when the server holds one)."
+    ),
+) -> None:
+    """Vote through the server's API with the Python booth; prints the receipt (JSON) on
+    stdout once the server acknowledged the ballot and the receipt checked out."""
+    from plebiscite.board.checkpoint import Checkpoint
+    from plebiscite.cli_roles import parse_answers
+    from plebiscite.client import Client, ClientError
+    from plebiscite.crypto.group import get_group
+    from plebiscite.election.booth import BallotError, cast, encrypt_ballot
+    from plebiscite.election.booth import challenge as make_challenge
+    from plebiscite.election.credentials import credential_key, is_well_formed, public_credential
+    from plebiscite.record import codec
+    from plebiscite.record.entries import b64decode
+    from plebiscite.record.manifest import parse_manifest
+    from plebiscite.verify.receipt import check_receipt
+
+    if not is_well_formed(credential):
+        _err("--credential: not a well-formed credential (25 letters and digits in 5 groups)")
+    client = Client(server)
+    try:
+        rid = client.referendum_id(referendum)
+        info = client.get(f"/api/referendums/{rid}")
+        if info["context"] is None:
+            _err("the key ceremony is not finished: nothing to encrypt to yet")
+        manifest = parse_manifest(info["manifest"])
+        group = get_group(manifest.group)
+        ctx = bytes.fromhex(info["context"]["context_hash"])
+        key = codec.element(group, info["context"]["joint_key"])
+        eid = info["election_id"]
+        signin = client.post(f"/api/referendums/{rid}/signin", {"code": code})
+        region = signin["region"]
+        pub = public_credential(eid, credential)
+        try:
+            choices = parse_answers(answers, manifest, region)
+            ballot = encrypt_ballot(group, manifest, ctx, key, region, choices, pub)
+        except (ValueError, BallotError) as exc:
+            _err(f"--answers: {exc}")
+        typer.echo(f"tracking code: {ballot.tracking_code}", err=True)
+        if challenge:
+            anon = Client(server)  # no cookies: the challenge is not tied to the sign-in
+            sub = make_challenge(group, ballot)
+            receipt = anon.post(f"/api/referendums/{rid}/challenges", sub.to_json())
+            anon.close()
+        else:
+            sub = cast(ballot, eid, credential_key(eid, credential))
+            receipt = client.post(
+                f"/api/referendums/{rid}/ballots", sub.to_json(), {"X-CSRF-Token": signin["csrf"]}
+            )
+        cp = Checkpoint.from_json(receipt["checkpoint"])
+        entry = client.get(f"/api/referendums/{rid}/entries", start=receipt["index"], limit=1)
+        from plebiscite.record.canonical import canonical_bytes
+
+        raw = canonical_bytes(entry["entries"][0]) if entry["entries"] else None
+        problems = check_receipt(receipt, b64decode(info["board_key"], 32), raw, cp, [])
+    except ClientError as exc:
+        _err(str(exc))
+    finally:
+        client.close()
+    if problems:
+        _err("the server's receipt does not check out: " + "; ".join(problems), 1)
+    receipt = {**receipt, "referendum": rid}
+    if challenge:
+        receipt["challenged"] = sub.data
+    typer.echo(json.dumps(receipt, indent=1, sort_keys=True))
+
+
+# --- independent checks ---------------------------------------------------------------
+
+
+def _board_source(
+    server: str | None,
+    record: Path | None,
+    referendum: str | None,
+    receipt: dict[str, Any] | None = None,
+) -> tuple[list[bytes], list[bytes]]:
+    """(entries, checkpoints) lines from a server or a record folder."""
+    if (server is None) == (record is None):
+        _err("give exactly one of --server and --record")
+    if record is not None:
+        from plebiscite.verify.reader import RecordError, read_record
+
+        try:
+            raw = read_record(record)
+        except RecordError as exc:
+            _err(str(exc))
+        return raw.entries, raw.checkpoints
+    from plebiscite.client import Client, ClientError
+
+    assert server is not None
+    client = Client(server)
+    try:
+        rid = client.referendum_id(referendum or (receipt or {}).get("referendum"))
+        return client.entries_raw(rid), client.checkpoints_raw(rid)
+    except ClientError as exc:
+        _err(str(exc))
+    finally:
+        client.close()
+
+
+def check_receipt_command(
+    receipt_file: Path = typer.Argument(
+        ..., help="The receipt (JSON) the booth or 'plebiscite vote' gave you."
+    ),
+    server: str | None = typer.Option(None, "--server", help="Check against this server's board."),
+    record: Path | None = typer.Option(
+        None, "--record", help="Check against this record (or mirror)."
+    ),
+    referendum: str | None = typer.Option(
+        None, "--referendum", help="The referendum id (default: the receipt's, or the only one)."
+    ),
+) -> None:
+    """Exit 0 only if the receipt's ballot is on the board with a valid inclusion proof
+    under a checkpoint consistent with the board's latest one."""
+    from plebiscite.board.checkpoint import Checkpoint
+    from plebiscite.board.merkle import MerkleTree, leaf_hash
+    from plebiscite.record.canonical import CanonicalError, loads
+    from plebiscite.record.entries import EntryError, b64decode
+    from plebiscite.verify.receipt import ReceiptError, check_receipt, parse_receipt
+
+    try:
+        receipt = json.loads(receipt_file.read_text())
+        _, cp, _ = parse_receipt(receipt)
+    except (OSError, ValueError, ReceiptError) as exc:
+        _err(f"{receipt_file}: {exc}")
+    entries, cps = _board_source(server, record, referendum, receipt)
+    try:
+        board_key = b64decode(loads(entries[0])["data"]["board_key"], 32, "board key")
+        latest = Checkpoint.from_json(loads(cps[-1]))
+    except (IndexError, KeyError, TypeError, ValueError, CanonicalError, EntryError) as exc:
+        _err(f"the board is unreadable: {exc}")
+    tree = MerkleTree(leaf_hash(e) for e in entries[: latest.size])
+    index = receipt["index"]
+    entry = entries[index] if index < len(entries) else None
+    consistency = (
+        tree.consistency_proof(cp.size, latest.size) if cp.size <= latest.size <= tree.size else []
+    )
+    if latest.size > tree.size or tree.root(latest.size) != latest.root:
+        _err("the board's entries do not match its latest checkpoint", 1)
+    problems = check_receipt(receipt, board_key, entry, latest, consistency)
+    if problems:
+        for p in problems:
+            typer.echo(f"plebiscite: receipt check failed: {p}", err=True)
+        raise typer.Exit(1)
+    typer.echo(
+        f"receipt holds: ballot {receipt['tracking_code'][:16]}… is entry {index}, "
+        f"under checkpoint {cp.size} consistent with the latest ({latest.size})"
+    )
+
+
+def check_challenge_command(
+    challenge_file: Path = typer.Argument(
+        ..., help="A challenged ballot: the entry, the submission or its data (JSON)."
+    ),
+    server: str | None = typer.Option(
+        None, "--server", help="Take the election context from this server."
+    ),
+    record: Path | None = typer.Option(
+        None, "--record", help="Take the election context from this record."
+    ),
+    referendum: str | None = typer.Option(
+        None, "--referendum", help="The referendum id (with --server, when several)."
+    ),
+) -> None:
+    """Check a challenged ballot independently: its ciphertexts open, with its nonces, to
+    the claimed choices, which are a valid answer; prints the choices."""
+    from plebiscite.record.canonical import CanonicalError, loads
+    from plebiscite.verify.ballots import BallotContext, check_challenged
+
+    try:
+        obj = loads(challenge_file.read_bytes())
+    except (OSError, CanonicalError) as exc:
+        _err(f"{challenge_file}: {exc}")
+    if isinstance(obj, dict) and "challenged" in obj:
+        obj = obj["challenged"]
+    data = obj.get("data", obj) if isinstance(obj, dict) else obj
+    entries, _ = _board_source(server, record, referendum)
+    try:
+        parsed = [loads(e) for e in entries]
+        manifest = parsed[0]["data"]["manifest"]
+        ctx = next(e["data"] for e in parsed if e["type"] == "election_context")
+    except (StopIteration, KeyError, TypeError, CanonicalError):
+        _err("the board has no election context")
+    bctx = BallotContext(
+        manifest.get("group", "ristretto255"), manifest, ctx["context_hash"], ctx["joint_key"]
+    )
+    problem = check_challenged(bctx, 0, data)
+    if problem:
+        _err(f"the challenged ballot does not check out: {problem}", 1)
+    for a in data["answers"]:
+        typer.echo(f"{a['question']}: {', '.join(a['choices']) or '(none)'}")
+    on_board = any(loads(e)["data"].get("tracking_code") == data["tracking_code"] for e in entries)
+    typer.echo(
+        f"tracking code {data['tracking_code'][:16]}… "
+        + ("is on the board" if on_board else "is not on the board"),
+        err=True,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve_command)
+    app.command("vote")(vote_command)
+    app.command("check-receipt")(check_receipt_command)
+    app.command("check-challenge")(check_challenge_command)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(0)

@@ -1,0 +1,122 @@
+"""``plebiscite serve --demo``: one process plays every role, through the same functions
+the separate roles use. The demo's keys are kept UNENCRYPTED under ``<referendum>/demo/``
+so that a restarted demo server can still decrypt; a real referendum never does this.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from plebiscite.election.credentials import credential_list_data, new_credential, public_credential
+from plebiscite.election.guardian import Guardian, decrypt_from_board
+from plebiscite.election.keys import key_from_seed, seed_of, write_secret_json
+from plebiscite.record.entries import format_time, sign
+from plebiscite.record.manifest import guardian_ids
+from plebiscite.server.registry import Referendum, Registry
+
+
+def demo_manifest(raw: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
+    """The referendum file with its window moved around now: it opened a minute ago and
+    closes in 30 days (or when the admin closes it)."""
+    now = now or datetime.now(UTC)
+    out = dict(raw)
+    out["opens"] = format_time(now - timedelta(minutes=1))
+    out["closes"] = format_time(now + timedelta(days=30))
+    return out
+
+
+def create_demo(
+    registry: Registry, raw: dict[str, Any], per_region: int
+) -> tuple[Referendum, list[dict[str, str]]]:
+    """Create and open a demo referendum; returns it and its voters (region, code,
+    credential). Refuses a referendum file that pins keys the demo cannot hold."""
+    ref = registry.create(demo_manifest(raw))
+    org = ref.org
+    eid, g, m = org.election_id, org.group, org.manifest
+    demo = ref.folder / "demo"
+    demo.mkdir()
+    guardians = [
+        Guardian.create(eid, g.name, gid, i + 1, m.quorum) for i, gid in enumerate(guardian_ids(m))
+    ]
+    for gd in guardians:
+        org.accept(sign("guardian_key", gd.key_data(), eid, gd.signing_key))
+    keys = org.guardian_key_entries()
+    for gd in guardians:
+        org.accept(sign("guardian_shares", gd.shares_data(keys), eid, gd.signing_key))
+    shares = org.guardian_share_entries()
+    for gd in guardians:
+        org.accept(sign("guardian_ready", gd.ready_data(keys, shares), eid, gd.signing_key))
+        write_secret_json(demo / f"{gd.guardian}.state", gd.to_json())
+    org.post_context()
+
+    ca = Ed25519PrivateKey.generate()
+    write_secret_json(
+        demo / "authority.key", {"kind": "demo (UNENCRYPTED)", "signing_key": seed_of(ca)}
+    )
+    voters: list[dict[str, str]] = []
+    for region in m.regions:
+        creds = [new_credential() for _ in range(per_region)]
+        pubs = [public_credential(eid, c) for c in creds]
+        org.accept(sign("credential_list", credential_list_data(region, pubs), eid, ca))
+        codes = ref.voters.add_voters([(f"{region}-{i + 1}", region) for i in range(per_region)])
+        voters += [
+            {"region": region, "code": code, "credential": cred}
+            for code, cred in zip(codes, creds, strict=True)
+        ]
+    with (demo / "voters.csv").open("w", newline="") as f:
+        w = csv.DictWriter(f, ["region", "code", "credential"])
+        w.writeheader()
+        w.writerows(voters)
+    org.open()
+    return ref, voters
+
+
+def demo_voters(ref: Referendum) -> list[dict[str, str]]:
+    with (ref.folder / "demo" / "voters.csv").open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def finish_demo(ref: Referendum) -> dict[str, Any]:
+    """After the close: tally, the demo guardians decrypt (one absent), the result."""
+    org = ref.org
+    with ref.lock:
+        if not org.has("tally"):
+            org.tally()
+        demo = ref.folder / "demo"
+        states = sorted(demo.glob("*.state"))
+        entries = org.entries()
+        for path in states[: org.manifest.quorum]:
+            gd = Guardian.from_json(json.loads(path.read_text()))
+            if any(
+                e.data.get("guardian") == gd.guardian for _, e in org.of_type("decryption_share")
+            ):
+                continue
+            org.accept(
+                sign(
+                    "decryption_share",
+                    decrypt_from_board(gd, entries),
+                    org.election_id,
+                    gd.signing_key,
+                )
+            )
+        if not org.has("result"):
+            return org.result()
+        return next(e.data for _, e in org.of_type("result"))
+
+
+def authority_key(ref: Referendum) -> Ed25519PrivateKey:
+    d = json.loads((ref.folder / "demo" / "authority.key").read_text())
+    return key_from_seed(d["signing_key"])
+
+
+def write_voters_csv(path: Path, voters: list[dict[str, str]]) -> None:
+    with Path(path).open("w", newline="") as f:
+        w = csv.DictWriter(f, ["region", "code", "credential"])
+        w.writeheader()
+        w.writerows(voters)

@@ -1,0 +1,120 @@
+"""The referendums a server hosts, each an organiser data folder under ``DATA/referendums``.
+
+Layout of the server's data folder::
+
+    DATA/server.json                     server secret (sign-in code HMACs), admin token hash
+    DATA/referendums/<id>/board.sqlite   the board (entries, checkpoints)
+    DATA/referendums/<id>/board-key.json the board's signing key
+    DATA/referendums/<id>/voters.sqlite  sign-in codes (as HMACs) and sessions
+    DATA/referendums/<id>/demo/          demo only: the guardians' and the authority's keys
+
+Every write to a board goes through its referendum's lock, so the board's state in
+memory and on disk never diverge; reads of the durable board need no lock.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import secrets
+import threading
+from pathlib import Path
+from typing import Any
+
+from plebiscite.election.clock import Clock
+from plebiscite.election.keys import write_secret_json
+from plebiscite.election.organiser import Organiser
+from plebiscite.server.voters import VoterDB
+
+
+class Referendum:
+    def __init__(self, rid: str, folder: Path, secret: bytes, clock: Clock | None = None) -> None:
+        self.id = rid
+        self.folder = folder
+        self.lock = threading.RLock()
+        self.org = Organiser(folder, clock)
+        self.voters = VoterDB(folder / "voters.sqlite", secret)
+
+    @property
+    def demo(self) -> bool:
+        return (self.folder / "demo").is_dir()
+
+    def stage(self) -> str:
+        for t, stage in (
+            ("result", "decided"),
+            ("tally", "tallied"),
+            ("close", "closed"),
+            ("open", "voting"),
+            ("election_context", "ready"),
+        ):
+            if self.org.has(t):
+                return stage
+        return "setting up"
+
+    def close(self) -> None:
+        self.org.close_store()
+        self.voters.close()
+
+
+class Registry:
+    def __init__(self, data: Path, clock: Clock | None = None) -> None:
+        self.data = Path(data)
+        self.clock = clock
+        (self.data / "referendums").mkdir(parents=True, exist_ok=True)
+        conf = self.data / "server.json"
+        if not conf.exists():
+            write_secret_json(conf, {"secret": base64.b64encode(secrets.token_bytes(32)).decode()})
+        self.config: dict[str, Any] = json.loads(conf.read_text())
+        self.secret = base64.b64decode(self.config["secret"])
+        self.lock = threading.Lock()
+        self.referendums: dict[str, Referendum] = {}
+        for folder in sorted((self.data / "referendums").iterdir()):
+            if (folder / "board-key.json").exists():
+                self.referendums[folder.name] = Referendum(folder.name, folder, self.secret, clock)
+
+    # -- admin token ------------------------------------------------------------------
+
+    def new_admin_token(self) -> str:
+        """Make a new admin token (its hash is kept); returns the token once."""
+        token = secrets.token_urlsafe(24)
+        self.config["admin_token_sha256"] = hashlib.sha256(token.encode()).hexdigest()
+        write_secret_json(self.data / "server.json", self.config)
+        return token
+
+    def has_admin_token(self) -> bool:
+        return "admin_token_sha256" in self.config
+
+    def check_admin(self, token: str | None) -> bool:
+        want = self.config.get("admin_token_sha256")
+        if not token or not want:
+            return False
+        return secrets.compare_digest(hashlib.sha256(token.encode()).hexdigest(), want)
+
+    # -- referendums ------------------------------------------------------------------
+
+    def create(self, manifest: dict[str, Any]) -> Referendum:
+        import tempfile
+
+        with self.lock:
+            tmp = Path(tempfile.mkdtemp(prefix=".new-", dir=self.data / "referendums"))
+            os.rmdir(tmp)
+            org = Organiser.init(tmp, manifest, self.clock)
+            rid = org.election_id[:16]
+            org.close_store()
+            folder = self.data / "referendums" / rid
+            os.replace(tmp, folder)
+            ref = Referendum(rid, folder, self.secret, self.clock)
+            self.referendums[rid] = ref
+            return ref
+
+    def get(self, rid: str) -> Referendum | None:
+        return self.referendums.get(rid)
+
+    def only(self) -> Referendum | None:
+        return next(iter(self.referendums.values())) if len(self.referendums) == 1 else None
+
+    def close(self) -> None:
+        for r in self.referendums.values():
+            r.close()

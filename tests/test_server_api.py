@@ -1,0 +1,174 @@
+"""The server's API in-process (TestClient): sign-in, cast, challenge, receipts, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from plebiscite.crypto.group import get_group
+from plebiscite.election.booth import cast, challenge, encrypt_ballot
+from plebiscite.election.credentials import credential_key, public_credential
+from plebiscite.election.demo import builtin_manifest
+from plebiscite.record import codec
+from plebiscite.record.manifest import parse_manifest
+from plebiscite.server.app import create_app
+from plebiscite.server.demo import create_demo
+from plebiscite.server.registry import Registry
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Any:
+    registry = Registry(tmp_path / "data")
+    token = registry.new_admin_token()
+    ref, voters = create_demo(registry, builtin_manifest(), 4)
+    app = create_app(registry, demo=True, signin_limit=50)
+    with TestClient(app) as client:
+        yield client, ref, voters, token
+    registry.close()
+
+
+def _ballot(
+    client: TestClient, rid: str, voter: dict[str, str], choices: dict[str, list[str]]
+) -> Any:
+    info = client.get(f"/api/referendums/{rid}").json()
+    m = parse_manifest(info["manifest"])
+    g = get_group(m.group)
+    ctx = bytes.fromhex(info["context"]["context_hash"])
+    key = codec.element(g, info["context"]["joint_key"])
+    eid = info["election_id"]
+    pub = public_credential(eid, voter["credential"])
+    b = encrypt_ballot(g, m, ctx, key, voter["region"], choices, pub)
+    return b, cast(b, eid, credential_key(eid, voter["credential"])), challenge(g, b)
+
+
+def _signin(client: TestClient, rid: str, code: str) -> str:
+    r = client.post(f"/api/referendums/{rid}/signin", json={"code": code})
+    assert r.status_code == 200, r.text
+    return str(r.json()["csrf"])
+
+
+CHOICES = {"status": ["yes"], "capital": ["lerwick"]}
+
+
+def test_cast_needs_signin_csrf_and_own_region(server: Any) -> None:
+    client, ref, voters, _ = server
+    v = next(x for x in voters if x["region"] == "orkney")
+    _, sub, _ = _ballot(client, ref.id, v, CHOICES)
+    url = f"/api/referendums/{ref.id}/ballots"
+    assert client.post(url, json=sub.to_json()).status_code == 401
+    csrf = _signin(client, ref.id, v["code"])
+    assert client.post(url, json=sub.to_json()).status_code == 403
+    r = client.post(url, json=sub.to_json(), headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200, r.text
+    receipt = r.json()
+    assert receipt["tracking_code"] == sub.data["tracking_code"]
+    # The same ballot again: refused, nothing lost.
+    r2 = client.post(url, json=sub.to_json(), headers={"X-CSRF-Token": csrf})
+    assert r2.status_code == 422 and "tracking code" in r2.json()["detail"]
+    found = client.get(f"/api/referendums/{ref.id}/tracking/{receipt['tracking_code']}").json()
+    assert found["index"] == receipt["index"] and found["superseded"] is False
+
+
+def test_one_signin_one_credential(server: Any) -> None:
+    client, ref, voters, _ = server
+    a, b = [x for x in voters if x["region"] == "shetland"][:2]
+    csrf = _signin(client, ref.id, a["code"])
+    url = f"/api/referendums/{ref.id}/ballots"
+    _, sub_a, _ = _ballot(client, ref.id, a, CHOICES)
+    assert client.post(url, json=sub_a.to_json(), headers={"X-CSRF-Token": csrf}).status_code == 200
+    _, sub_b, _ = _ballot(client, ref.id, b, CHOICES)
+    r = client.post(url, json=sub_b.to_json(), headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 403 and "another credential" in r.json()["detail"]
+    # a revote with the same credential is fine
+    _, again, _ = _ballot(client, ref.id, a, {"status": ["no"], "capital": ["kirkwall"]})
+    assert client.post(url, json=again.to_json(), headers={"X-CSRF-Token": csrf}).status_code == 200
+    old = client.get(f"/api/referendums/{ref.id}/tracking/{sub_a.data['tracking_code']}").json()
+    assert old["superseded"] is True
+
+
+def test_challenge_is_anonymous_and_checked(server: Any) -> None:
+    client, ref, voters, _ = server
+    v = voters[0]
+    _, _, chal = _ballot(client, ref.id, v, CHOICES)
+    url = f"/api/referendums/{ref.id}/challenges"
+    r = client.post(url, json=chal.to_json())
+    assert r.status_code == 200, r.text
+    lie = chal.to_json()
+    lie["data"]["answers"][0]["choices"] = ["no"]
+    lie["data"]["tracking_code"] = "0" * 64
+    r = client.post(url, json=lie)
+    assert r.status_code == 422 and "does not open" in r.json()["detail"]
+
+
+def test_bad_input_is_4xx_json(server: Any) -> None:
+    client, ref, _, _ = server
+    rid = ref.id
+    cases = [
+        ("get", "/api/referendums/nope", None, 404),
+        ("post", f"/api/referendums/{rid}/signin", {"code": "WRONG-CODE"}, 401),
+        ("post", f"/api/referendums/{rid}/signin", {"code": 5}, 422),
+        ("post", f"/api/referendums/{rid}/signin", {"nope": 1}, 422),
+        ("post", f"/api/referendums/{rid}/challenges", {"type": "ballot", "data": {}}, 422),
+        (
+            "post",
+            f"/api/referendums/{rid}/challenges",
+            {"type": "challenged_ballot", "data": {}},
+            422,
+        ),
+        ("post", f"/api/referendums/{rid}/submissions", {"type": "x", "data": {}}, 422),
+        ("get", f"/api/referendums/{rid}/tracking/zz", None, 422),
+        ("get", f"/api/referendums/{rid}/tracking/" + "a" * 64, None, 404),
+        ("get", f"/api/referendums/{rid}/proof/inclusion?index=5&size=2", None, 422),
+        ("get", f"/api/referendums/{rid}/results", None, 409),
+        ("post", "/api/admin/referendums", {"title": "x"}, 401),
+    ]
+    for method, url, body, status in cases:
+        r = client.request(method.upper(), url, json=body)
+        assert r.status_code == status, (url, r.status_code, r.text)
+        assert "detail" in r.json()
+
+
+def test_signin_is_rate_limited(tmp_path: Path) -> None:
+    registry = Registry(tmp_path / "d")
+    ref, _ = create_demo(registry, builtin_manifest(), 1)
+    with TestClient(create_app(registry, signin_limit=3)) as client:
+        codes = [
+            client.post(f"/api/referendums/{ref.id}/signin", json={"code": "X"}).status_code
+            for _ in range(5)
+        ]
+    assert codes == [401, 401, 401, 429, 429]
+    registry.close()
+
+
+def test_admin_close_finishes_demo_and_results(server: Any) -> None:
+    client, ref, voters, token = server
+    v = next(x for x in voters if x["region"] == "lewis")
+    csrf = _signin(client, ref.id, v["code"])
+    _, sub, _ = _ballot(client, ref.id, v, CHOICES)
+    client.post(
+        f"/api/referendums/{ref.id}/ballots", json=sub.to_json(), headers={"X-CSRF-Token": csrf}
+    )
+    auth = {"Authorization": f"Bearer {token}"}
+    assert client.post(f"/api/admin/referendums/{ref.id}/close").status_code == 401
+    r = client.post(f"/api/admin/referendums/{ref.id}/close", headers=auth)
+    assert r.status_code == 200 and r.json()["stage"] == "decided"
+    res = client.get(f"/api/referendums/{ref.id}/results").json()
+    assert res["counts"]["lewis"]["status"]["yes"] == 1
+    assert res["counted"]["lewis"] == 1
+    # After the close, a ballot is refused with a 4xx.
+    _, late, _ = _ballot(client, ref.id, v, CHOICES)
+    r = client.post(
+        f"/api/referendums/{ref.id}/ballots", json=late.to_json(), headers={"X-CSRF-Token": csrf}
+    )
+    assert r.status_code == 422 and "closed" in r.json()["detail"]
+
+
+def test_security_headers(server: Any) -> None:
+    client, ref, _, _ = server
+    r = client.get(f"/api/referendums/{ref.id}")
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert r.headers["x-frame-options"] == "DENY"
