@@ -198,6 +198,14 @@ def _open_before_a_credential_list(outcome: DemoOutcome, path: Path) -> None:
 
 
 @case("V06")
+def _open_with_a_malformed_booth_digest(outcome: DemoOutcome, path: Path) -> None:
+    rec = Rec(outcome, path)
+    i = rec.first("open")
+    rec.resign(i, {"booth": {"booth.js": "not a digest"}})
+    rec.save()
+
+
+@case("V06")
 def _close_miscounts_ballots(outcome: DemoOutcome, path: Path) -> None:
     rec = Rec(outcome, path)
     i = rec.first("close")

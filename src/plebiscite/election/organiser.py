@@ -214,7 +214,9 @@ class Organiser:
             )
         raise OrganiserError("the key ceremony is not finished (no election context)")
 
-    def open(self) -> int:
+    def open(self, booth: dict[str, str] | None = None) -> int:
+        """Open voting; ``booth`` maps each booth file the server serves to its SHA-256,
+        so the board commits to the code voters run."""
         if not self.has("election_context"):
             raise OrganiserError("cannot open: the key ceremony is not finished")
         regions = {e.data["region"] for _, e in self.of_type("credential_list")}
@@ -223,7 +225,7 @@ class Organiser:
             raise OrganiserError(f"cannot open: no credential list for {sorted(missing)}")
         if self.has("open"):
             raise OrganiserError("the referendum is already open")
-        return self.post("open", {})
+        return self.post("open", {"booth": dict(booth)} if booth else {})
 
     def close(self) -> int:
         if not self.has("open"):

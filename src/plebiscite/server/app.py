@@ -13,7 +13,8 @@ import json
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +91,17 @@ def _csp() -> str:
 def create_app(
     registry: Registry, *, demo: bool = False, secure_cookies: bool = False, signin_limit: int = 10
 ) -> FastAPI:
+    stop = threading.Event()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        worker = threading.Thread(target=_scheduler, args=(registry, stop), daemon=True)
+        worker.start()
+        yield
+        stop.set()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="plebiscite",
         version=__version__,
         description="A referendum platform whose result nobody has to take on trust.",
@@ -447,8 +458,10 @@ def create_app(
 
     @app.post("/api/admin/referendums/{rid}/open", tags=["admin"], dependencies=[Depends(admin)])
     def admin_open(ref: Referendum = Depends(referendum)) -> dict[str, Any]:
-        """Open voting."""
-        return {"index": step(ref, ref.org.open)}
+        """Open voting (the open entry commits to the booth files' digests)."""
+        from plebiscite.server.demo import booth_digests
+
+        return {"index": step(ref, lambda: ref.org.open(booth_digests()))}
 
     @app.post("/api/admin/referendums/{rid}/close", tags=["admin"], dependencies=[Depends(admin)])
     def admin_close(ref: Referendum = Depends(referendum)) -> dict[str, Any]:
@@ -475,6 +488,34 @@ def create_app(
 
     mount_pages(app, registry)
     return app
+
+
+def _scheduler(registry: Registry, stop: threading.Event, every: float = 2.0) -> None:
+    """Open each referendum at its opening time once it is ready (ceremony done, every
+    region's credential list posted), close it at its closing time (a demo then tallies,
+    decrypts and publishes its result). Each action is a board entry."""
+    from plebiscite.server.demo import booth_digests, finish_demo
+
+    while not stop.wait(every):
+        for ref in list(registry.referendums.values()):
+            org = ref.org
+            now = org.clock.now()
+            try:
+                with ref.lock:
+                    lists = {e.data["region"] for _, e in org.of_type("credential_list")}
+                    if (
+                        not org.has("open")
+                        and org.has("election_context")
+                        and lists == set(org.manifest.regions)
+                        and org.manifest.opens <= now < org.manifest.closes
+                    ):
+                        org.open(booth_digests())
+                    if org.has("open") and not org.has("close") and now >= org.manifest.closes:
+                        org.close()
+                        if ref.demo:
+                            finish_demo(ref)
+            except (OrganiserError, TallyError, Rejected):
+                continue  # not ready yet; an admin can see why on the referendum page
 
 
 def booth_hashes() -> dict[str, Any]:

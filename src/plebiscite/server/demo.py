@@ -73,8 +73,19 @@ def create_demo(
         w = csv.DictWriter(f, ["region", "code", "credential"])
         w.writeheader()
         w.writerows(voters)
-    org.open()
+    org.open(booth_digests())
     return ref, voters
+
+
+def booth_digests() -> dict[str, str]:
+    """SHA-256 of each booth bundle file, as published in the open entry."""
+    from plebiscite.server.app import booth_hashes
+
+    out = {}
+    for name, h in booth_hashes().items():
+        if isinstance(h, dict) and isinstance(h.get("sha256"), str):
+            out[name] = h["sha256"]
+    return out
 
 
 def demo_voters(ref: Referendum) -> list[dict[str, str]]:

@@ -385,6 +385,23 @@ class Verifier:
             n = len(s.of_type(t))
             if n > 1:
                 problems.append(f"{n} {t} entries")
+        for i, e in s.of_type("open"):
+            booth = e.data.get("booth")
+            ok = set(e.data) <= {"booth"} and (
+                booth is None
+                or (
+                    isinstance(booth, dict)
+                    and booth
+                    and all(
+                        isinstance(v, str)
+                        and len(v) == 64
+                        and all(c in "0123456789abcdef" for c in v)
+                        for v in booth.values()
+                    )
+                )
+            )
+            if not ok:
+                problems.append(f"entry {i} (open): data must be empty or a booth file digest map")
         for i, e in s.of_type("close"):
             ballots = sum(1 for j, b in s.of_type("ballot") if j < i)
             if e.data != {"ballots": ballots, "size": i}:
