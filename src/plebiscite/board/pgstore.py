@@ -108,7 +108,7 @@ WITH h AS (
 ), ins AS (
     INSERT INTO {s}.entries (idx, data, leaf_hash)
     SELECT h.first + t.ord - 1, t.data, t.leaf_hash
-    FROM h, unnest(%(data)s::bytea[], %(hashes)s::bytea[]) WITH ORDINALITY
+    FROM h, unnest(%(data)b::bytea[], %(hashes)b::bytea[]) WITH ORDINALITY
          AS t(data, leaf_hash, ord)
 )
 SELECT first FROM h
@@ -118,7 +118,7 @@ _ADD_CHECKPOINT = """
 WITH h AS (
     UPDATE {s}.head SET checkpoints = checkpoints + 1 RETURNING checkpoints - 1 AS seq
 )
-INSERT INTO {s}.checkpoints (seq, body) SELECT h.seq, %(body)s FROM h
+INSERT INTO {s}.checkpoints (seq, body) SELECT h.seq, %(body)b FROM h
 """
 
 
@@ -210,9 +210,7 @@ class PostgresStore(Store):
     def _create_schema(self) -> None:
         namespace = self._namespace
         with self._conn() as conn, conn.transaction():
-            conn.execute(
-                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_LOCK_CLASS, namespace)
-            )
+            conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_LOCK_CLASS, namespace))
             exists = conn.execute(
                 "SELECT to_regclass(format('%%I.head', %s::text)) IS NOT NULL", (namespace,)
             ).fetchone()

@@ -198,6 +198,8 @@ def run_demo(
         org.accept(sign("credential_list", credential_list_data(r, pubs), eid, ca_key))
         secrets["credentials"] += creds[r]
 
+    org.post_roll({r: n for r, n in per_region.items() if n})
+
     # Voting, inside the window.
     clock.set(manifest.opens)
     org.open()

@@ -214,6 +214,16 @@ class Organiser:
             )
         raise OrganiserError("the key ceremony is not finished (no election context)")
 
+    def post_roll(self, counts: dict[str, int]) -> int:
+        """Publish how many voters were added to the roll, per region (the sign-in codes
+        themselves stay with the organiser)."""
+        if self.has("close"):
+            raise OrganiserError("voting is closed: the roll can no longer change")
+        bad = [r for r, n in counts.items() if r not in self.manifest.regions or n < 1]
+        if bad or not counts:
+            raise OrganiserError(f"voter roll: unknown regions or empty counts {bad}")
+        return self.post("voter_roll", {"regions": dict(counts)})
+
     def open(self, booth: dict[str, str] | None = None) -> int:
         """Open voting; ``booth`` maps each booth file the server serves to its SHA-256,
         so the board commits to the code voters run."""

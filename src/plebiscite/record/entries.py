@@ -33,6 +33,7 @@ ENTRY_TYPES: Final[dict[str, str]] = {
     "guardian_ready": "guardian",
     "election_context": "organiser",
     "credential_list": "credential_authority",
+    "voter_roll": "organiser",
     "open": "organiser",
     "ballot": "voter",
     "challenged_ballot": "nobody",

@@ -436,6 +436,13 @@ def create_app(
         with ref.lock:
             if ref.org.has("close"):
                 raise HTTPException(409, "voting is closed")
+            counts: dict[str, int] = {}
+            for _, region in pairs:
+                counts[region] = counts.get(region, 0) + 1
+            try:
+                ref.org.post_roll(counts)  # every admin action is a board entry
+            except OrganiserError as exc:
+                raise refused(exc) from exc
             codes = ref.voters.add_voters(pairs)
         out = io.StringIO()
         w = csv.writer(out)

@@ -69,6 +69,7 @@ def create_demo(
             {"region": region, "code": code, "credential": cred}
             for code, cred in zip(codes, creds, strict=True)
         ]
+    org.post_roll(dict.fromkeys(m.regions, per_region))
     with (demo / "voters.csv").open("w", newline="") as f:
         w = csv.DictWriter(f, ["region", "code", "credential"])
         w.writeheader()

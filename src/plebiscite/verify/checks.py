@@ -326,7 +326,15 @@ class Verifier:
                 if e.signer is not None:
                     problems.append(f"entry {i}: a challenged ballot must be anonymous")
                 continue
-            if e.type in ("referendum", "election_context", "open", "close", "tally", "result"):
+            if e.type in (
+                "referendum",
+                "election_context",
+                "voter_roll",
+                "open",
+                "close",
+                "tally",
+                "result",
+            ):
                 expected = board
             elif e.type.startswith("guardian_") or e.type == "decryption_share":
                 gid = e.data.get("guardian")
@@ -369,6 +377,7 @@ class Verifier:
         }
         phase = -1
         opened = min((i for i, _ in s.of_type("open")), default=len(s.entries))
+        closed = min((i for i, _ in s.of_type("close")), default=len(s.entries))
         for i, e in enumerate(s.entries):
             if e is None:
                 continue
@@ -376,6 +385,23 @@ class Verifier:
                 # The authority may post its lists any time before voting opens.
                 if i > opened:
                     problems.append(f"entry {i} (credential_list) comes after the open entry")
+                continue
+            if e.type == "voter_roll":
+                # The organiser may add voters to the roll until the close.
+                if i > closed:
+                    problems.append(f"entry {i} (voter_roll) comes after the close entry")
+                regions = e.data.get("regions")
+                if (
+                    set(e.data) != {"regions"}
+                    or not isinstance(regions, dict)
+                    or not regions
+                    or any(r not in s.manifest.regions if s.manifest else True for r in regions)
+                    or any(
+                        isinstance(n, bool) or not isinstance(n, int) or n < 1
+                        for n in regions.values()
+                    )
+                ):
+                    problems.append(f"entry {i} (voter_roll): malformed")
                 continue
             p = order[e.type]
             if p < phase:
