@@ -56,7 +56,7 @@ def _free_port() -> int:
 class LiveServer:
     """``plebiscite serve --demo`` running as a separate process on a free port."""
 
-    def __init__(self, data: Path, count: int = 6) -> None:
+    def __init__(self, data: Path, count: int = 6, extra: tuple[str, ...] = ()) -> None:
         import csv
         import subprocess
         import sys
@@ -84,6 +84,7 @@ class LiveServer:
                 str(count),
                 "--demo-voters",
                 str(voters_csv),
+                *extra,
             ],
             stdout=self.log,
             stderr=subprocess.STDOUT,

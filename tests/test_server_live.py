@@ -85,3 +85,41 @@ def test_cli_voter_against_live_server(live_server, run_cli, tmp_path: Path) -> 
     counts = json.loads(out)
     assert counts["orkney"]["status"] == {"yes": 0, "no": 0, "blank": 1}  # the last ballot counts
     assert counts["orkney"]["capital"]["stornoway"] == 1
+
+
+def test_postgresql_board_survives_a_restart(pg_url, run_cli, tmp_path: Path) -> None:
+    from conftest import LiveServer
+
+    data = tmp_path / "pg-server"
+    s = LiveServer(data, count=2, extra=("--database", pg_url))
+    try:
+        v = s.voters[0]
+        code, out, err = run_cli(
+            "vote",
+            "--server",
+            s.url,
+            "--code",
+            v["code"],
+            "--credential",
+            v["credential"],
+            "--answers",
+            "status=yes,capital=lerwick",
+        )
+        assert code == 0, err
+        (tmp_path / "r.json").write_text(out)
+    finally:
+        s.stop()
+    assert not (
+        data / "referendums" / s.rid / "board.sqlite"
+    ).exists()  # the board is in PostgreSQL
+    s = LiveServer(data, count=2, extra=("--database", pg_url))  # resumes the same board
+    try:
+        code, out, err = run_cli("check-receipt", tmp_path / "r.json", "--server", s.url)
+        assert code == 0, err
+    finally:
+        s.stop()
+
+
+def test_serve_refuses_a_bad_database_url(run_cli, tmp_path: Path) -> None:
+    code, _, err = run_cli("serve", "--data", tmp_path / "d", "--database", "mysql://x")
+    assert code == 2 and "postgresql://" in err

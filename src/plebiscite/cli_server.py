@@ -45,8 +45,8 @@ def serve_command(
     ),
 ) -> None:
     """Run the web server (API, booth and pages); restarting on the same --data resumes."""
-    if database is not None:
-        _err("--database: PostgreSQL boards are not available in this build yet; use --data")
+    if database is not None and not database.startswith(("postgresql://", "postgres://")):
+        _err("--database: expected a postgresql:// URL (default: SQLite files under --data)")
     from plebiscite.server.registry import Registry
 
     raw = None
@@ -57,9 +57,13 @@ def serve_command(
 
         raw = _load_manifest(manifest)
     try:
-        registry = Registry(data)
+        registry = Registry(data, database=database)
     except (OSError, ValueError) as exc:
         _err(f"{data}: cannot use this data folder ({exc})")
+    except Exception as exc:  # the database driver's own errors (unreachable, refused)
+        if type(exc).__module__.startswith("psycopg"):
+            _err(f"--database: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+        raise
     token_file = data / "admin-token"
     if not registry.has_admin_token():
         token = registry.new_admin_token()

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from plebiscite.board.checkpoint import Checkpoint
 from plebiscite.board.log import Board
 from plebiscite.board.merkle import leaf_hash
-from plebiscite.board.store import SQLiteStore
+from plebiscite.board.store import Store, open_store
 from plebiscite.crypto import threshold
 from plebiscite.crypto.group import Element, Group, get_group
 from plebiscite.election.clock import Clock
@@ -62,7 +62,8 @@ class Organiser:
         self.key: Ed25519PrivateKey = key_from_seed(meta["signing_key"])
         self.origin: str = meta["origin"]
         self.clock = clock or Clock()
-        self.board = Board(SQLiteStore(self.data_dir / BOARD_DB), self.key, self.origin)
+        self.database: str | None = meta.get("database")
+        self.board = Board(_store(self.data_dir, self.database, self.origin), self.key, self.origin)
         self._entries: list[Entry] = []
         self._creds: dict[str, set[str]] = {}
         self._codes: set[str] = set()
@@ -77,8 +78,14 @@ class Organiser:
 
     @classmethod
     def init(
-        cls, data_dir: Path, manifest_raw: dict[str, Any], clock: Clock | None = None
+        cls,
+        data_dir: Path,
+        manifest_raw: dict[str, Any],
+        clock: Clock | None = None,
+        database: str | None = None,
     ) -> Organiser:
+        """Create the board; ``database`` (a ``postgresql://`` URL) keeps it in PostgreSQL
+        instead of ``board.sqlite`` in the data folder (the key stays in the folder)."""
         manifest = parse_manifest(manifest_raw)
         data_dir = Path(data_dir)
         if (data_dir / BOARD_KEY).exists():
@@ -91,10 +98,11 @@ class Organiser:
                 "kind": "plebiscite board signing key (UNENCRYPTED)",
                 "signing_key": seed_of(key),
                 "origin": origin,
+                "database": database,
             },
         )
         clock = clock or Clock()
-        board = Board(SQLiteStore(data_dir / BOARD_DB), key, origin)
+        board = Board(_store(data_dir, database, origin), key, origin)
         data = {"manifest": manifest.raw, "board_key": key_to_b64(key), "origin": origin}
         entry = sign("referendum", data, "", key).at(format_time(clock.now()))
         board.append(entry.to_bytes())
@@ -294,6 +302,13 @@ class Organiser:
 
     def close_store(self) -> None:
         self.board.store.close()
+
+
+def _store(data_dir: Path, database: str | None, origin: str) -> Store:
+    """The board's store: SQLite in the data folder, or a schema of its own (named after
+    the board's origin) in the PostgreSQL database."""
+    namespace = "board_" + origin.rsplit("/", 1)[-1].replace("-", "")
+    return open_store(database if database else data_dir / BOARD_DB, namespace)
 
 
 def write_record(board: Board, out: Path) -> None:

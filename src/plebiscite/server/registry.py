@@ -59,9 +59,10 @@ class Referendum:
 
 
 class Registry:
-    def __init__(self, data: Path, clock: Clock | None = None) -> None:
+    def __init__(self, data: Path, clock: Clock | None = None, database: str | None = None) -> None:
         self.data = Path(data)
         self.clock = clock
+        self.database = database
         (self.data / "referendums").mkdir(parents=True, exist_ok=True)
         conf = self.data / "server.json"
         if not conf.exists():
@@ -100,7 +101,7 @@ class Registry:
         with self.lock:
             tmp = Path(tempfile.mkdtemp(prefix=".new-", dir=self.data / "referendums"))
             os.rmdir(tmp)
-            org = Organiser.init(tmp, manifest, self.clock)
+            org = Organiser.init(tmp, manifest, self.clock, self.database)
             rid = org.election_id[:16]
             org.close_store()
             folder = self.data / "referendums" / rid
