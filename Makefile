@@ -26,7 +26,12 @@ $(JS_STAMP): js/package.json js/package-lock.json
 $(BUNDLE): $(JS_STAMP) $(wildcard js/src/*.js) js/build.mjs
 	cd js && npm run --silent build
 
-setup: $(STAMP) $(BUNDLE)
+SYSDEPS_STAMP := $(VENV)/.sysdeps-stamp
+$(SYSDEPS_STAMP): scripts/system-deps.sh
+	scripts/system-deps.sh
+	@mkdir -p $(VENV) && touch $(SYSDEPS_STAMP)
+
+setup: $(SYSDEPS_STAMP) $(STAMP) $(BUNDLE)
 
 demo: setup
 	$(BIN)/plebiscite demo --record demo-record --force

@@ -38,6 +38,9 @@ def serve_command(
     demo_count: int = typer.Option(
         50, "--demo-count", min=1, help="With --demo: voters per region."
     ),
+    secure_cookies: bool = typer.Option(
+        False, "--secure-cookies", help="Mark the session cookie Secure (serve behind HTTPS)."
+    ),
     demo_voters: Path | None = typer.Option(
         None,
         "--demo-voters",
@@ -72,7 +75,7 @@ def serve_command(
         typer.echo(f"admin token (also in {token_file}): {token}", err=True)
     if demo:
         _start_demo(registry, raw, demo_count, demo_voters, host, port)
-    _run(registry, demo, host, port)
+    _run(registry, demo, host, port, secure_cookies)
 
 
 def _start_demo(
@@ -106,12 +109,12 @@ def _start_demo(
     typer.echo("", err=True)
 
 
-def _run(registry: Any, demo: bool, host: str, port: int) -> None:
+def _run(registry: Any, demo: bool, host: str, port: int, secure: bool) -> None:
     import uvicorn
 
     from plebiscite.server.app import create_app
 
-    app = create_app(registry, demo=demo, secure_cookies=False)
+    app = create_app(registry, demo=demo, secure_cookies=secure)
     typer.echo(f"plebiscite serving on http://{host}:{port}/", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
