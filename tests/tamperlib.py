@@ -104,12 +104,45 @@ def resign_checkpoints(
 
 
 def save(
-    record: Path, entries: Sequence[Entry | bytes], board_key: Ed25519PrivateKey | None
+    record: Path,
+    entries: Sequence[Entry | bytes],
+    board_key: Ed25519PrivateKey | None,
+    witnesses: dict[str, Ed25519PrivateKey] | None = None,
 ) -> None:
-    """Write the entries and, given the board's key, re-sign the checkpoints over them."""
+    """Write the entries and, given the board's key, re-sign the checkpoints over them;
+    given the witnesses' keys too, have them cosign the close and final checkpoints anew
+    (colluding witnesses), so that only the other checks can catch the change."""
     write_entries(record, entries)
     if board_key is not None:
-        resign_checkpoints(record, board_key)
+        cps = resign_checkpoints(record, board_key)
+        if witnesses is not None:
+            recosign(record, entry_bytes(entries), cps, witnesses)
+
+
+def recosign(
+    record: Path,
+    lines: Sequence[bytes],
+    checkpoints: Sequence[Checkpoint],
+    witnesses: dict[str, Ed25519PrivateKey],
+) -> None:
+    from plebiscite.board.cosign import cosign
+
+    closes = [i for i, line in enumerate(lines) if b'"type":"close"' in line]
+    targets = [checkpoints[-1]]
+    if closes:
+        close_cp = next((cp for cp in checkpoints if cp.size > closes[0]), None)
+        if close_cp is not None:
+            targets.insert(0, close_cp)
+    out = [
+        canonical_bytes(cosign(key, wid, cp).to_json())
+        for cp in targets
+        for wid, key in sorted(witnesses.items())
+    ]
+    (Path(record) / "cosignatures.jsonl").write_bytes(b"".join(x + b"\n" for x in out))
+
+
+def witness_keys(outcome: DemoOutcome) -> dict[str, Ed25519PrivateKey]:
+    return dict(outcome.observer_keys)
 
 
 # --- keys ------------------------------------------------------------------------------

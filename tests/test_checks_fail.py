@@ -80,7 +80,7 @@ class Rec:
         self.entries[i] = tl.resign_as_owner(self.outcome, self.entries[i], data)
 
     def save(self) -> None:
-        tl.save(self.path, self.entries, tl.board_key(self.outcome))
+        tl.save(self.path, self.entries, tl.board_key(self.outcome), tl.witness_keys(self.outcome))
 
 
 def decrypting_guardians(rec: Rec) -> list[str]:
@@ -106,7 +106,7 @@ def _non_canonical_line(outcome: DemoOutcome, path: Path) -> None:
     loose = json.dumps(rec.entries[i].to_json(), separators=(", ", ": ")).encode()
     lines: list[Entry | bytes] = list(rec.entries)
     lines[i] = loose
-    tl.save(path, lines, tl.board_key(outcome))
+    tl.save(path, lines, tl.board_key(outcome), tl.witness_keys(outcome))
 
 
 # --- V02 / V03 ------------------------------------------------------------------------
@@ -130,7 +130,7 @@ def _checkpoint_root_does_not_match(outcome: DemoOutcome, path: Path) -> None:
     tl.write_checkpoints(path, cps)
 
 
-@case("V03")
+@case("V03", "V22")  # V22: the witnesses cosigned the dropped checkpoint
 def _final_checkpoints_dropped(outcome: DemoOutcome, path: Path) -> None:
     n = len(tl.load_entries(path))
     cps = tl.load_checkpoints(path)
@@ -452,6 +452,49 @@ def _challenged_choice_changed(outcome: DemoOutcome, path: Path) -> None:
     d["answers"][0]["choices"] = [next(s for s in q.slots if [s] != old)]
     rec.entries[i] = Entry(rec.entries[i].type, rec.entries[i].time, d, None, None)
     rec.save()
+
+
+# --- V21 / V22 ------------------------------------------------------------------------
+
+
+@case("V21", *(ALL - {"V01", "V02", "V03", "V04", "V21"}))
+def _guardians_in_one_jurisdiction(outcome: DemoOutcome, path: Path) -> None:
+    # Two of the three guardians moved into the organiser's jurisdiction: a quorum of
+    # them could decrypt alone (a new referendum file, so a new election id: every other
+    # party's signature stops holding).
+    rec = Rec(outcome, path)
+    d = rec.data(0)
+    home = d["manifest"]["organiser"]["jurisdiction"]
+    for member in d["manifest"]["guardians"]["members"][:2]:
+        member["jurisdiction"] = home
+    rec.resign(0, d)
+    rec.save()
+
+
+@case("V22")
+def _too_few_witnesses(outcome: DemoOutcome, path: Path) -> None:
+    # The board re-signed its history after a change; one witness colludes, the others
+    # never cosigned it.
+    rec = Rec(outcome, path)
+    rec.save()
+    lines = (path / "cosignatures.jsonl").read_bytes().split(b"\n")
+    one = sorted(tl.witness_keys(outcome))[0].encode()
+    kept = [x for x in lines if x and b'"witness":"' + one + b'"' in x]
+    (path / "cosignatures.jsonl").write_bytes(b"".join(x + b"\n" for x in kept))
+
+
+@case("V22")
+def _forged_cosignature(outcome: DemoOutcome, path: Path) -> None:
+    import base64
+    import json
+
+    lines = (path / "cosignatures.jsonl").read_text().splitlines()
+    cs = json.loads(lines[0])
+    sig = bytearray(base64.b64decode(cs["signature"]))
+    sig[0] ^= 1
+    cs["signature"] = base64.b64encode(bytes(sig)).decode()
+    lines[0] = json.dumps(cs, sort_keys=True, separators=(",", ":"))
+    (path / "cosignatures.jsonl").write_text("\n".join(lines) + "\n")
 
 
 # --- malformed data, signed by the right party: reported, never raised --------------------

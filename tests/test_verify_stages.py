@@ -26,7 +26,7 @@ def test_unfinished_board_verifies(
 ) -> None:
     entries = tl.load_entries(record_copy)
     cut = tl.indices_of(entries, cut_before)[0]
-    tl.save(record_copy, entries[:cut], tl.board_key(demo_outcome))
+    tl.save(record_copy, entries[:cut], tl.board_key(demo_outcome), tl.witness_keys(demo_outcome))
     report = verify_record(read_record(record_copy), workers=1)
     assert report.ok, [c.details for c in report.failed]
     assert report.summary["stage"] == stage

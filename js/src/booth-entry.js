@@ -27,6 +27,20 @@ export {
 } from './protocol.js';
 export { hashParts, challenge, encodePart } from './hashing.js';
 export { checkBallot, parseBallot } from './check.js';
+// What the pages check in the browser: receipts, inclusion and consistency proofs,
+// checkpoint signatures, and the digests of the files the server serves.
+export { leafHash, nodeHash, verifyInclusion, verifyConsistency, EMPTY_ROOT } from './merkle.js';
+export { checkpointBody, checkpointProblem, verifyCheckpoint } from './checkpoint.js';
+export { checkReceipt, receiptProblem, entryLeafHash } from './receipt.js';
+export { bytesToHex, hexToBytes, utf8 } from './bytes.js';
+
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex as _hex } from './bytes.js';
+
+/** SHA-256 (lowercase hex) of bytes: works where crypto.subtle does not (plain http). */
+export function sha256Hex(bytes) {
+  return _hex(sha256(bytes));
+}
 
 /**
  * Encrypt in a worker: resolves with the worker's result message

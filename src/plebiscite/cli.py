@@ -363,6 +363,18 @@ def _register_roles() -> None:
 
     register(app)
 
+    from plebiscite.cli_observe import observe_app
+    from plebiscite.cli_observe_attest import (
+        attest_command,
+        check_attestation_command,
+        publish_command,
+    )
+
+    observe_app.command("attest")(attest_command)
+    observe_app.command("publish")(publish_command)
+    observe_app.command("check-attestation")(check_attestation_command)
+    app.add_typer(observe_app, name="observe")
+
 
 _register_roles()
 

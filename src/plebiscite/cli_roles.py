@@ -191,7 +191,6 @@ def organiser_publish(
 ) -> None:
     """Write the record: entries.jsonl and checkpoints.jsonl (after a fresh checkpoint)."""
     org = _organiser(data)
-    org.checkpoint()
     org.publish(record)
     typer.echo(str(record))
 
@@ -354,7 +353,7 @@ def guardian_decrypt(
     if g.election_id != view.election_id:
         _err("this guardian state belongs to another referendum")
     try:
-        data = decrypt_from_board(g, view.entries)
+        data = decrypt_from_board(g, view.entries, view.checkpoints, view.cosignatures)
     except CeremonyError as exc:
         _err(str(exc))
     _write_json(out, sign("decryption_share", data, view.election_id, g.signing_key).to_json())

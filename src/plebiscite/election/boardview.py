@@ -7,9 +7,10 @@ and covering every entry. Those are the verifier's own checks V01-V03, run here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from plebiscite.board.checkpoint import Checkpoint
 from plebiscite.crypto.group import Group, get_group
 from plebiscite.record.entries import Entry, election_id_of
 from plebiscite.record.manifest import Manifest, parse_manifest
@@ -27,6 +28,8 @@ class BoardView:
     manifest: Manifest
     election_id: str
     group: Group
+    checkpoints: list[Checkpoint] = field(default_factory=list)
+    cosignatures: list[bytes] = field(default_factory=list)
 
     def of_type(self, t: str) -> list[Entry]:
         return [e for e in self.entries if e.type == t]
@@ -45,4 +48,11 @@ def load_board(record: Path) -> BoardView:
     entries = [e for e in v.s.entries if e is not None]
     ref = entries[0]
     manifest = parse_manifest(ref.data["manifest"])
-    return BoardView(entries, manifest, election_id_of(ref.data), get_group(manifest.group))
+    return BoardView(
+        entries,
+        manifest,
+        election_id_of(ref.data),
+        get_group(manifest.group),
+        list(v._checkpoints),
+        list(v.s.raw.cosignatures),
+    )

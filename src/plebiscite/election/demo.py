@@ -30,7 +30,8 @@ from plebiscite.election.credentials import (
 )
 from plebiscite.election.guardian import Guardian, decrypt_from_board
 from plebiscite.election.organiser import Organiser
-from plebiscite.record.entries import sign
+from plebiscite.record.canonical import canonical_bytes
+from plebiscite.record.entries import key_to_b64, sign
 from plebiscite.record.manifest import BLANK, Manifest, guardian_ids, parse_manifest
 
 
@@ -128,6 +129,7 @@ class DemoOutcome:
     authority_key: Ed25519PrivateKey | None = None
     credentials: dict[str, list[str]] = field(default_factory=dict)
     receipts: list[dict[str, Any]] = field(default_factory=list)
+    observer_keys: dict[str, Ed25519PrivateKey] = field(default_factory=dict)
 
 
 Progress = Callable[[str, int, int], None]
@@ -148,11 +150,33 @@ def run_demo(
     raw = dict(manifest_raw or builtin_manifest())
     if group:
         raw["group"] = group
+    observer_keys: dict[str, Ed25519PrivateKey] = {}
+    if manifest_raw is None:
+        # The built-in referendum is witnessed by three demo observers (two must cosign).
+        raw["observers"] = []
+        for oid, name, kind, where in DEMO_OBSERVERS:
+            observer_keys[oid] = Ed25519PrivateKey.generate()
+            raw["observers"].append(
+                {
+                    "id": oid,
+                    "name": name,
+                    "kind": kind,
+                    "jurisdiction": where,
+                    "public_key": key_to_b64(observer_keys[oid]),
+                }
+            )
+        raw["witness_quorum"] = 2
     manifest = parse_manifest(raw)
-    if "members" in raw["guardians"] or "credential_authority" in raw:
+    pinned = any("public_key" in m for m in raw["guardians"].get("members", []))
+    if pinned or "credential_authority" in raw:
         raise DeckError(
             "the demo plays every role itself, so the referendum file must not pin guardian"
             " or credential-authority keys; use the separate role commands for that"
+        )
+    if raw.get("witness_quorum", 0) and not observer_keys:
+        raise DeckError(
+            "the demo cannot cosign for the referendum file's observers: set witness_quorum"
+            " to 0 or leave observers out"
         )
     rng = random.Random(seed)
     tick = progress or (lambda _s, _d, _t: None)
@@ -203,6 +227,21 @@ def run_demo(
     # Voting, inside the window.
     clock.set(manifest.opens)
     org.open()
+    _witness_all(org, observer_keys, data_dir)
+    if observer_keys:
+        # An observer accredited after set-up: a signed board entry, not an edit of the
+        # (hashed) referendum file.
+        late = Ed25519PrivateKey.generate()
+        org.accredit(
+            {
+                "id": "press-1",
+                "name": "Northern Isles Press Association",
+                "kind": "journalists",
+                "jurisdiction": "UK",
+                "public_key": key_to_b64(late),
+            }
+        )
+        observer_keys["press-1"] = late
     span = manifest.closes - manifest.opens
     expected: dict[str, dict[str, dict[str, int]]] = {
         r: {q.id: dict.fromkeys(q.slots, 0) for q in manifest.region_questions(r)}
@@ -241,15 +280,18 @@ def run_demo(
     # Close, tally, decrypt with a quorum (the last guardian absent), result.
     clock.set(manifest.closes)
     org.close()
+    _witness_all(org, observer_keys, data_dir)  # the close checkpoint must be witnessed
     clock.advance(timedelta(minutes=5))
     org.tally()
     entries = org.entries()
     present = guardians[: max(manifest.quorum, len(guardians) - absent)]
     for i, gd in enumerate(present, start=1):
-        org.accept(sign("decryption_share", decrypt_from_board(gd, entries), eid, gd.signing_key))
+        share = decrypt_from_board(gd, entries, org.board.checkpoints(), org.cosignatures())
+        org.accept(sign("decryption_share", share, eid, gd.signing_key))
         tick("decryption", i, len(present))
     result = org.result()
     org.checkpoint()
+    _witness_all(org, observer_keys, data_dir)
     org.publish(record)
     for gd in guardians:
         secrets["guardian"] += gd.to_json()["coefficients"]
@@ -259,8 +301,50 @@ def run_demo(
         secrets["guardian"].append(gd.to_json()["signing_key"])
         secrets["guardian"].append(gd.to_json()["encryption_key"])
     return DemoOutcome(
-        org, Path(record), result["counts"], expected, secrets, guardians, ca_key, creds, receipts
+        org,
+        Path(record),
+        result["counts"],
+        expected,
+        secrets,
+        guardians,
+        ca_key,
+        creds,
+        receipts,
+        observer_keys,
     )
+
+
+DEMO_OBSERVERS = [
+    ("osce-odihr", "OSCE/ODIHR election observation mission", "international organisation", "OSCE"),
+    ("norway", "Ministry of Foreign Affairs of Norway", "state", "NO"),
+    ("civic-watch", "Civic Watch Scotland", "NGO", "UK"),
+]
+
+
+class _OrganiserSource:
+    """The organiser's board as a witness reads it (the demo plays every role)."""
+
+    def __init__(self, org: Organiser) -> None:
+        self.org = org
+
+    def entries(self) -> list[bytes]:
+        return list(self.org.board.entries())
+
+    def checkpoints(self) -> list[bytes]:
+        return [canonical_bytes(cp.to_json()) for cp in self.org.board.checkpoints()]
+
+    def cosignatures(self) -> list[bytes]:
+        return self.org.cosignatures()
+
+
+def _witness_all(org: Organiser, keys: dict[str, Ed25519PrivateKey], data_dir: Path) -> None:
+    """Every demo observer witnesses the board's latest checkpoint (checking it extends
+    what it cosigned before) and hands its cosignature to the board."""
+    from plebiscite.observe.witness import WitnessState, witness
+
+    for oid, key in keys.items():
+        cs = witness(_OrganiserSource(org), key, oid, WitnessState(data_dir / "observers" / oid))
+        org.add_cosignature(cs.to_json())
 
 
 def _record_nonces(secrets: dict[str, list[str]], ballot: EncryptedBallot) -> None:

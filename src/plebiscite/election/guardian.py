@@ -274,12 +274,19 @@ class Guardian:
         return {"guardian": self.guardian, "tally_index": tally_index, "shares": out}
 
 
-def decrypt_from_board(guardian: Guardian, entries: list[Any]) -> dict[str, Any]:
+def decrypt_from_board(
+    guardian: Guardian,
+    entries: list[Any],
+    checkpoints: list[Any] | None = None,
+    cosignatures: list[bytes] | None = None,
+) -> dict[str, Any]:
     """The guardian's decrypt step over the board it holds.
 
     It recomputes the tally from the ballots before the close entry and the context
     hash from the ceremony entries, and refuses unless both equal what is posted:
-    a guardian never decrypts what the organiser merely hands it.
+    a guardian never decrypts what the organiser merely hands it. When the referendum
+    sets a witness quorum, the checkpoint covering the close entry must carry it (so the
+    closed board is the one every witness saw).
     """
     from plebiscite.election.tally import TallyError, check_posted_tally, compute_tally
     from plebiscite.record.manifest import guardian_ids, parse_manifest
@@ -295,6 +302,9 @@ def decrypt_from_board(guardian: Guardian, entries: list[Any]) -> dict[str, Any]
     if len(posted) != 1:
         raise CeremonyError("refusing to decrypt: there is no single tally entry on the board")
     tally_index, tally_entry = posted[0]
+    problem = close_witness_problem(manifest, entries, tr.close_index, checkpoints, cosignatures)
+    if problem:
+        raise CeremonyError(f"refusing to decrypt: {problem}")
     if tally_index < tr.close_index:
         raise CeremonyError("refusing to decrypt: the tally precedes the close entry")
     try:
@@ -309,3 +319,40 @@ def decrypt_from_board(guardian: Guardian, entries: list[Any]) -> dict[str, Any]
     if posted_ctx != [{"joint_key": jk.hex(), "context_hash": ctx.hex()}]:
         raise CeremonyError("refusing to decrypt: the posted election context is wrong")
     return guardian.decryption_data(ctx, tr.tally, tally_index)
+
+
+def close_witness_problem(
+    manifest: Any,
+    entries: list[Any],
+    close_index: int,
+    checkpoints: list[Any] | None,
+    cosignatures: list[bytes] | None,
+) -> str | None:
+    """Why the close checkpoint is not trusted (None when the quorum holds or is 0)."""
+    from plebiscite.board.cosign import Cosignature, trusted_by
+    from plebiscite.record.canonical import loads
+    from plebiscite.record.manifest import observers, witness_quorum
+
+    quorum = witness_quorum(manifest)
+    if quorum == 0:
+        return None
+    cp = next((c for c in checkpoints or [] if c.size > close_index), None)
+    if cp is None:
+        return "no checkpoint covers the close entry"
+    witnesses = {k: v["public_key"] for k, v in observers(manifest).items()}
+    for e in entries:
+        if e.type == "observer_accreditation":
+            witnesses.setdefault(e.data["observer"]["id"], e.data["observer"]["public_key"])
+    cosigs = []
+    for line in cosignatures or []:
+        try:
+            cosigs.append(Cosignature.from_json(loads(line)))
+        except ValueError:
+            continue
+    got = trusted_by(cp, cosigs, witnesses)
+    if len(got) < quorum:
+        return (
+            f"the close checkpoint (size {cp.size}) has {len(got)} of the {quorum}"
+            " witness cosignatures it needs"
+        )
+    return None

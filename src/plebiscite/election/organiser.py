@@ -41,11 +41,18 @@ from plebiscite.record.entries import (
     parse_entry,
     sign,
 )
-from plebiscite.record.manifest import Manifest, guardian_ids, parse_manifest
+from plebiscite.record.manifest import (
+    Manifest,
+    guardian_ids,
+    jurisdiction_problems,
+    observers,
+    parse_manifest,
+)
 from plebiscite.record.protocol import context_hash
 
 BOARD_DB = "board.sqlite"
 BOARD_KEY = "board-key.json"
+COSIGNATURES = "cosignatures.jsonl"
 
 
 class OrganiserError(RuntimeError):
@@ -87,6 +94,11 @@ class Organiser:
         """Create the board; ``database`` (a ``postgresql://`` URL) keeps it in PostgreSQL
         instead of ``board.sqlite`` in the data folder (the key stays in the folder)."""
         manifest = parse_manifest(manifest_raw)
+        problems = jurisdiction_problems(manifest)
+        if problems:
+            raise OrganiserError(
+                "the guardians break the jurisdiction rules: " + "; ".join(problems)
+            )
         data_dir = Path(data_dir)
         if (data_dir / BOARD_KEY).exists():
             raise OrganiserError(f"{data_dir} already holds a referendum")
@@ -232,6 +244,26 @@ class Organiser:
             raise OrganiserError(f"voter roll: unknown regions or empty counts {bad}")
         return self.post("voter_roll", {"regions": dict(counts)})
 
+    def accredit(self, observer: dict[str, str]) -> int:
+        """Accredit an observer after set-up (the referendum file, which is hashed into
+        the election id, cannot change): a board entry the organiser signs."""
+        from plebiscite.record.manifest import ManifestError, parse_observer
+
+        try:
+            obs = parse_observer(observer, "observer")
+        except ManifestError as exc:
+            raise OrganiserError(str(exc)) from exc
+        if obs["id"] in self.observers():
+            raise OrganiserError(f"observer {obs['id']!r} is already declared or accredited")
+        return self.post("observer_accreditation", {"observer": obs})
+
+    def observers(self) -> dict[str, dict[str, str]]:
+        """Declared and accredited observers, by id."""
+        out = observers(self.manifest)
+        for _, e in self.of_type("observer_accreditation"):
+            out[e.data["observer"]["id"]] = dict(e.data["observer"])
+        return out
+
     def open(self, booth: dict[str, str] | None = None) -> int:
         """Open voting; ``booth`` maps each booth file the server serves to its SHA-256,
         so the board commits to the code voters run."""
@@ -297,8 +329,45 @@ class Organiser:
 
     # -- publication ------------------------------------------------------------------
 
+    def cosignatures(self) -> list[bytes]:
+        path = self.data_dir / COSIGNATURES
+        return [x for x in path.read_bytes().split(b"\n") if x] if path.exists() else []
+
+    def add_cosignature(self, data: Any) -> bool:
+        """Keep a witness's cosignature beside the board (outside the Merkle log);
+        returns False when it was already kept. Raises ``OrganiserError`` when it is not
+        a valid cosignature, by a witness of this referendum, of one of its checkpoints."""
+        import os
+
+        from plebiscite.board.cosign import Cosignature, verify_cosignature
+
+        try:
+            cs = Cosignature.from_json(data)
+        except ValueError as exc:
+            raise OrganiserError(str(exc)) from exc
+        witness = self.observers().get(cs.witness)
+        if witness is None or witness["public_key"] != cs.key:
+            raise OrganiserError(f"{cs.witness!r} is not a witness of this referendum")
+        if not verify_cosignature(cs):
+            raise OrganiserError("the cosignature's signature is invalid")
+        if not any(cs.about(cp) for cp in self.board.checkpoints()):
+            raise OrganiserError("the cosignature is about no checkpoint of this board")
+        line = canonical_bytes(cs.to_json())
+        if line in self.cosignatures():
+            return False
+        with (self.data_dir / COSIGNATURES).open("ab") as f:
+            f.write(line + b"\n")
+            f.flush()
+            os.fsync(f.fileno())
+        return True
+
     def publish(self, out: Path) -> None:
-        write_record(self.board, out)
+        """Write the record; a fresh checkpoint only if entries came since the last one
+        (so witnesses' cosignatures of the latest checkpoint stay current)."""
+        latest = self.board.latest_checkpoint()
+        if latest is None or latest.size != self.board.size:
+            self.checkpoint()
+        write_record(self.board, out, self.cosignatures())
 
     def close_store(self) -> None:
         self.board.store.close()
@@ -311,8 +380,9 @@ def _store(data_dir: Path, database: str | None, origin: str) -> Store:
     return open_store(database if database else data_dir / BOARD_DB, namespace)
 
 
-def write_record(board: Board, out: Path) -> None:
-    """The published record: the entries in log order and the signed checkpoints."""
+def write_record(board: Board, out: Path, cosignatures: list[bytes] | None = None) -> None:
+    """The published record: the entries in log order, the signed checkpoints and the
+    witnesses' cosignatures."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / "entries.jsonl.tmp"
@@ -325,3 +395,6 @@ def write_record(board: Board, out: Path) -> None:
         for cp in board.checkpoints():
             f.write(canonical_bytes(cp.to_json()) + b"\n")
     tmp.replace(out / "checkpoints.jsonl")
+    tmp = out / "cosignatures.jsonl.tmp"
+    tmp.write_bytes(b"".join(x + b"\n" for x in cosignatures or []))
+    tmp.replace(out / "cosignatures.jsonl")

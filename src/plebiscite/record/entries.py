@@ -34,6 +34,7 @@ ENTRY_TYPES: Final[dict[str, str]] = {
     "election_context": "organiser",
     "credential_list": "credential_authority",
     "voter_roll": "organiser",
+    "observer_accreditation": "organiser",
     "open": "organiser",
     "ballot": "voter",
     "challenged_ballot": "nobody",

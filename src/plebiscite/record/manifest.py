@@ -130,7 +130,15 @@ def parse_manifest(data: Any) -> Manifest:
         data,
         "referendum",
         {"title", "questions", "regions", "opens", "closes", "guardians"},
-        {"group", "rule", "credential_authority", "description"},
+        {
+            "group",
+            "rule",
+            "credential_authority",
+            "description",
+            "organiser",
+            "observers",
+            "witness_quorum",
+        },
     )
     title = _str(m["title"], "title")
     if "description" in m and not isinstance(m["description"], str):
@@ -188,7 +196,12 @@ def parse_manifest(data: Any) -> Manifest:
     if closes <= opens:
         raise ManifestError("closes: must be after opens")
 
-    g = _obj(m["guardians"], "guardians", {"count", "quorum"}, {"members"})
+    g = _obj(
+        m["guardians"],
+        "guardians",
+        {"count", "quorum"},
+        {"members", "min_jurisdictions", "organiser_cannot_decrypt"},
+    )
     count = _int(g["count"], "guardians.count", 1, 64)
     quorum = _int(g["quorum"], "guardians.quorum", 1, count)
     if "members" in g:
@@ -197,13 +210,43 @@ def parse_manifest(data: Any) -> Manifest:
         seen: set[str] = set()
         for i, md in enumerate(g["members"]):
             w = f"guardians.members[{i}]"
-            mo = _obj(md, w, {"id", "name", "public_key"}, set())
+            mo = _obj(md, w, {"id", "name"}, {"public_key", "jurisdiction"})
             mid = _ident(mo["id"], f"{w}.id")
             if mid in seen:
                 raise ManifestError(f"{w}.id: duplicate guardian id")
             seen.add(mid)
             _str(mo["name"], f"{w}.name")
-            _key(mo["public_key"], f"{w}.public_key")
+            if "public_key" in mo:
+                _key(mo["public_key"], f"{w}.public_key")
+            if "jurisdiction" in mo:
+                _str(mo["jurisdiction"], f"{w}.jurisdiction")
+    if "min_jurisdictions" in g:
+        _int(g["min_jurisdictions"], "guardians.min_jurisdictions", 1, count)
+    if "organiser_cannot_decrypt" in g and not isinstance(g["organiser_cannot_decrypt"], bool):
+        raise ManifestError("guardians.organiser_cannot_decrypt: expected true or false")
+    rules = "min_jurisdictions" in g or g.get("organiser_cannot_decrypt")
+    if rules and not ("members" in g and all("jurisdiction" in mm for mm in g["members"])):
+        raise ManifestError(
+            "guardians: the jurisdiction rules need guardians.members, each with a jurisdiction"
+        )
+    if g.get("organiser_cannot_decrypt") and "organiser" not in m:
+        raise ManifestError("guardians.organiser_cannot_decrypt needs organiser.jurisdiction")
+
+    if "organiser" in m:
+        org = _obj(m["organiser"], "organiser", {"name", "jurisdiction"}, set())
+        _str(org["name"], "organiser.name")
+        _str(org["jurisdiction"], "organiser.jurisdiction")
+    observer_ids: set[str] = set()
+    if "observers" in m:
+        if not isinstance(m["observers"], list):
+            raise ManifestError("observers: expected a list")
+        for i, od in enumerate(m["observers"]):
+            oid = parse_observer(od, f"observers[{i}]")["id"]
+            if oid in observer_ids:
+                raise ManifestError(f"observers[{i}].id: duplicate observer id")
+            observer_ids.add(oid)
+    if "witness_quorum" in m:
+        _int(m["witness_quorum"], "witness_quorum", 0, max(0, len(observer_ids)))
 
     if "rule" in m:
         r = _obj(m["rule"], "rule", set(), {"turnout_min", "majority"})
@@ -237,9 +280,63 @@ def guardian_ids(manifest: Manifest) -> list[str]:
 
 def pinned_guardian_key(manifest: Manifest, guardian: str) -> str | None:
     for mm in manifest.raw["guardians"].get("members", []):
-        if mm["id"] == guardian:
+        if mm["id"] == guardian and "public_key" in mm:
             return str(mm["public_key"])
     return None
+
+
+def parse_observer(od: Any, w: str) -> dict[str, str]:
+    """An observer: ``id``, ``name``, ``kind``, ``jurisdiction``, ``public_key``."""
+    oo = _obj(od, w, {"id", "name", "kind", "jurisdiction", "public_key"}, set())
+    _ident(oo["id"], f"{w}.id")
+    for k in ("name", "kind", "jurisdiction"):
+        _str(oo[k], f"{w}.{k}")
+    _key(oo["public_key"], f"{w}.public_key")
+    return {k: str(v) for k, v in oo.items()}
+
+
+def jurisdiction_problems(manifest: Manifest) -> list[str]:
+    """Breaches of the guardians' jurisdiction rules: every set of guardians able to
+    decrypt (any ``quorum`` of them) spans at least ``min_jurisdictions`` jurisdictions,
+    and (``organiser_cannot_decrypt``) none lies wholly in the organiser's jurisdiction."""
+    g = manifest.raw["guardians"]
+    members = g.get("members", [])
+    counts: dict[str, int] = {}
+    for mm in members:
+        if "jurisdiction" in mm:
+            counts[mm["jurisdiction"]] = counts.get(mm["jurisdiction"], 0) + 1
+    problems = []
+    need = g.get("min_jurisdictions")
+    if need is not None:
+        # The decrypting set spanning the fewest jurisdictions takes the largest groups.
+        spanned, taken = 0, 0
+        for n in sorted(counts.values(), reverse=True):
+            if taken >= manifest.quorum:
+                break
+            taken += n
+            spanned += 1
+        if spanned < need:
+            problems.append(
+                f"{manifest.quorum} guardians from only {spanned} jurisdiction(s) could decrypt;"
+                f" the referendum requires at least {need}"
+            )
+    if g.get("organiser_cannot_decrypt"):
+        home = manifest.raw.get("organiser", {}).get("jurisdiction")
+        if counts.get(home, 0) >= manifest.quorum:
+            problems.append(
+                f"{counts[home]} guardians in the organiser's jurisdiction ({home}) reach the"
+                f" quorum of {manifest.quorum}: the organiser's side could decrypt alone"
+            )
+    return problems
+
+
+def observers(manifest: Manifest) -> dict[str, dict[str, str]]:
+    """Observers declared in the referendum file, by id."""
+    return {str(o["id"]): dict(o) for o in manifest.raw.get("observers", [])}
+
+
+def witness_quorum(manifest: Manifest) -> int:
+    return int(manifest.raw.get("witness_quorum", 0))
 
 
 def pinned_authority_key(manifest: Manifest) -> str | None:

@@ -287,6 +287,29 @@ def create_app(
             except (Rejected, OrganiserError, TallyError) as exc:
                 raise refused(exc, 422) from exc
 
+    @app.post("/api/referendums/{rid}/cosignatures", tags=["observers"])
+    def post_cosignature(
+        body: dict[str, Any], ref: Referendum = Depends(referendum)
+    ) -> dict[str, Any]:
+        """A witness's cosignature of one of this board's checkpoints (kept beside the
+        log); the signature and the witness's declared key are the authorisation."""
+        with ref.lock:
+            try:
+                added = ref.org.add_cosignature(body)
+            except OrganiserError as exc:
+                raise refused(exc, 422) from exc
+        return {"status": "kept" if added else "already kept"}
+
+    @app.get(
+        "/api/referendums/{rid}/record/cosignatures.jsonl",
+        tags=["board"],
+        response_class=PlainTextResponse,
+    )
+    def record_cosignatures(ref: Referendum = Depends(referendum)) -> PlainTextResponse:
+        """The witnesses' cosignatures, one per line."""
+        text = "".join(x.decode() + "\n" for x in ref.org.cosignatures())
+        return PlainTextResponse(text, media_type="application/jsonl")
+
     @app.get("/api/referendums/{rid}/entries", tags=["board"])
     def entries(
         ref: Referendum = Depends(referendum),
@@ -490,6 +513,10 @@ def create_app(
     def admin_result(ref: Referendum = Depends(referendum)) -> dict[str, Any]:
         """Combine a quorum of decryption shares and post the result."""
         return dict(step(ref, ref.org.result))
+
+    from plebiscite.server.attestations import register as register_attestations
+
+    register_attestations(app, registry)
 
     from plebiscite.server.pages import mount_pages
 

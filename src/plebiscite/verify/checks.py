@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from plebiscite.board.checkpoint import Checkpoint, verify_checkpoint
+from plebiscite.board.cosign import Cosignature, trusted_by, verify_cosignature
 from plebiscite.board.merkle import MerkleTree, leaf_hash
 from plebiscite.crypto import threshold
 from plebiscite.crypto.elgamal import Ciphertext
@@ -37,9 +38,13 @@ from plebiscite.record.manifest import (
     Manifest,
     ManifestError,
     guardian_ids,
+    jurisdiction_problems,
+    observers,
     parse_manifest,
+    parse_observer,
     pinned_authority_key,
     pinned_guardian_key,
+    witness_quorum,
 )
 from plebiscite.record.protocol import (
     TAG_COEFFICIENT,
@@ -96,6 +101,8 @@ CHECKS: list[CheckSpec] = [
        "10.C, 11 (decrypted value; tally contents)", "result"),
     _S("V20", "Challenged ballots open to valid choices",
        "13, 14 (challenged ballots: decryption; well-formedness and content)", "-"),
+    _S("V21", "Guardians meet the jurisdiction rules", "-", "-"),
+    _S("V22", "The close and final checkpoints reach the witness quorum", "-", "-"),
 ]
 # fmt: on
 TITLES = {c.id: c.title for c in CHECKS}
@@ -105,6 +112,10 @@ BATCH = 64
 
 class CannotRun(Exception):
     """A check's inputs are missing because an earlier check failed."""
+
+
+class NotApplicable(Exception):
+    """Nothing to check, with the reason shown (e.g. an unwitnessed referendum)."""
 
 
 @dataclass
@@ -169,6 +180,8 @@ class Verifier:
                     details = []
             except CannotRun as exc:
                 status, details = "failed", [f"cannot run: {exc}"]
+            except NotApplicable as exc:
+                status, details = "not_applicable", [str(exc)]
             out.append(
                 CheckResult(spec.id, spec.title, status, list(details)[:50], spec.references)
             )
@@ -183,7 +196,9 @@ class Verifier:
             "title": s.manifest.title if s.manifest else None,
             "stage": self._stage(),
         }
-        return Report(out, summary, s.results)
+        from plebiscite.verify.forensics import forensics
+
+        return Report(out, summary, s.results, forensics(s))
 
     def _stage(self) -> str:
         """How far the referendum has got, from its latest milestone entry."""
@@ -239,6 +254,7 @@ class Verifier:
         self._tree = tree
         prev_size, prev_time = 0, cast(datetime | None, None)
         self._final: Checkpoint | None = None
+        self._checkpoints: list[Checkpoint] = []
         if not s.raw.checkpoints:
             return ["no checkpoints"]
         for i, line in enumerate(s.raw.checkpoints):
@@ -272,6 +288,7 @@ class Verifier:
                     problems.append(f"entry {j}: time {e.time} outside its checkpoints' times")
             prev_size, prev_time = max(prev_size, cp.size), when
             self._final = cp
+            self._checkpoints.append(cp)
         return problems
 
     # V03 -------------------------------------------------------------------------------
@@ -330,6 +347,7 @@ class Verifier:
                 "referendum",
                 "election_context",
                 "voter_roll",
+                "observer_accreditation",
                 "open",
                 "close",
                 "tally",
@@ -378,6 +396,7 @@ class Verifier:
         phase = -1
         opened = min((i for i, _ in s.of_type("open")), default=len(s.entries))
         closed = min((i for i, _ in s.of_type("close")), default=len(s.entries))
+        accredited = set(observers(s.manifest)) if s.manifest else set()
         for i, e in enumerate(s.entries):
             if e is None:
                 continue
@@ -385,6 +404,15 @@ class Verifier:
                 # The authority may post its lists any time before voting opens.
                 if i > opened:
                     problems.append(f"entry {i} (credential_list) comes after the open entry")
+                continue
+            if e.type == "observer_accreditation":
+                try:
+                    obs = parse_observer(e.data.get("observer"), f"entry {i} observer")
+                    if set(e.data) != {"observer"} or obs["id"] in accredited:
+                        raise ManifestError(f"entry {i}: observer declared twice or malformed")
+                    accredited.add(obs["id"])
+                except ManifestError as exc:
+                    problems.append(str(exc))
                 continue
             if e.type == "voter_roll":
                 # The organiser may add voters to the roll until the close.
@@ -880,6 +908,69 @@ class Verifier:
             msg = check_challenged(bctx, i, e.data)
             if msg:
                 problems.append(f"entry {i}: {msg}")
+        return problems
+
+    # V21 -------------------------------------------------------------------------------
+    def check_v21(self) -> list[str] | None:
+        m = self.s.need_manifest()
+        g = m.raw["guardians"]
+        if "min_jurisdictions" not in g and not g.get("organiser_cannot_decrypt"):
+            raise NotApplicable("the referendum file sets no jurisdiction rule")
+        return jurisdiction_problems(m)
+
+    # V22 -------------------------------------------------------------------------------
+    def witnesses(self) -> dict[str, str]:
+        s = self.s
+        out = {k: v["public_key"] for k, v in observers(s.need_manifest()).items()}
+        for _, e in s.of_type("observer_accreditation"):
+            obs = e.data.get("observer")
+            if isinstance(obs, dict) and isinstance(obs.get("id"), str):
+                out.setdefault(obs["id"], str(obs.get("public_key")))
+        return out
+
+    def check_v22(self) -> list[str] | None:
+        s = self.s
+        m = s.need_manifest()
+        quorum = witness_quorum(m)
+        if quorum == 0:
+            raise NotApplicable("unwitnessed: the referendum file sets no witness quorum")
+        final = getattr(self, "_final", None)
+        if final is None:
+            raise CannotRun("no readable checkpoint (V02)")
+        witnesses = self.witnesses()
+        problems, cosigs = [], []
+        for n, line in enumerate(s.raw.cosignatures):
+            try:
+                cs = Cosignature.from_json(loads(line))
+            except (ValueError, CanonicalError) as exc:
+                problems.append(f"cosignature {n}: {exc}")
+                continue
+            if witnesses.get(cs.witness) != cs.key:
+                problems.append(f"cosignature {n}: {cs.witness!r} is not a witness here")
+            elif not verify_cosignature(cs):
+                problems.append(f"cosignature {n}: invalid signature by {cs.witness}")
+            elif not any(cs.about(cp) for cp in self._checkpoints):
+                problems.append(
+                    f"cosignature {n}: {cs.witness} cosigned a checkpoint (size"
+                    f" {cs.checkpoint.size}) that is not in this record: the board may have"
+                    " shown another history"
+                )
+            cosigs.append(cs)
+        targets = [("final", final)]
+        closes = s.of_type("close")
+        if closes:
+            close_cp = next((cp for cp in self._checkpoints if cp.size > closes[0][0]), None)
+            if close_cp is None:
+                problems.append("no checkpoint covers the close entry")
+            else:
+                targets.insert(0, ("close", close_cp))
+        for name, cp in targets:
+            got = trusted_by(cp, cosigs, witnesses)
+            if len(got) < quorum:
+                problems.append(
+                    f"the {name} checkpoint (size {cp.size}) has {len(got)} of the"
+                    f" {quorum} witness cosignatures it needs"
+                )
         return problems
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 ENTRIES = "entries.jsonl"
 CHECKPOINTS = "checkpoints.jsonl"
+COSIGNATURES = "cosignatures.jsonl"  # optional: witnesses' cosignatures, beside the log
 
 
 class RecordError(ValueError):
@@ -21,6 +22,7 @@ class RawRecord:
     path: Path
     entries: list[bytes]
     checkpoints: list[bytes]
+    cosignatures: list[bytes]
 
 
 def _lines(path: Path) -> Iterator[bytes]:
@@ -45,4 +47,5 @@ def read_record(path: Path) -> RawRecord:
     if not entries:
         raise RecordError(f"{path / ENTRIES}: empty")
     checkpoints = list(_lines(path / CHECKPOINTS))
-    return RawRecord(path, entries, checkpoints)
+    cosignatures = list(_lines(path / COSIGNATURES)) if (path / COSIGNATURES).exists() else []
+    return RawRecord(path, entries, checkpoints, cosignatures)

@@ -43,6 +43,7 @@ class Report:
     checks: list[CheckResult]
     summary: dict[str, Any] = field(default_factory=dict)
     results: dict[str, Any] | None = None
+    forensics: dict[str, Any] | None = None
 
     @property
     def failed(self) -> list[CheckResult]:
@@ -64,4 +65,5 @@ class Report:
             "checks": [c.to_json() for c in self.checks],
             "summary": self.summary,
             "results": self.results,
+            "forensics": self.forensics,
         }
