@@ -135,6 +135,7 @@ def demo(
 
     from plebiscite.crypto.group import GROUP_NAMES
     from plebiscite.election.demo import DeckError, read_deck, run_demo
+    from plebiscite.election.organiser import OrganiserError
     from plebiscite.record.manifest import ManifestError, parse_manifest
 
     if group is not None and group not in GROUP_NAMES:
@@ -173,7 +174,7 @@ def demo(
 
             try:
                 out = run_demo(data, record, raw, deck, voters, group, seed, tick)
-            except (DeckError, ManifestError) as exc:
+            except (DeckError, ManifestError, OrganiserError) as exc:
                 _err(str(exc))
         out.organiser.close_store()
         con.print(f"[green]record published[/] to {record}")
@@ -258,6 +259,7 @@ def _print_results(record: Path, report: Any) -> None:
         if e.type == "tally":
             counted = e.data["counted"]
     rule = m.raw.get("rule", {})
+    _print_observers(con, record, report)
     for rid, region in m.regions.items():
         n, c = counted.get(rid, 0), creds.get(rid, 0)
         share = n / c if c else 0.0
@@ -271,6 +273,34 @@ def _print_results(record: Path, report: Any) -> None:
                 pct = f"{v / valid:.1%}" if valid and slot != "blank" else ""
                 con.print(f"    {slot:<14}{v:>8}  {pct}")
             con.print(f"    {_outcome(q, counts, share, rule)}")
+
+
+def _print_observers(con: Any, record: Path, report: Any) -> None:
+    """Each observer's verdict and recognition statement, and how many independent
+    observers verified these results."""
+    from plebiscite.observe.attest import (
+        latest_by_observer,
+        results_digest,
+        summarise,
+        verified_count,
+    )
+
+    items = summarise(record)
+    digest = results_digest(report.results) if report.results is not None else None
+    n = verified_count(items, digest)
+    latest = latest_by_observer(items)
+    con.print(f"\n[bold]Observers[/]: {n} independent observer(s) verified these results")
+    for oid, it in sorted(latest.items()):
+        reason = f" ({it['reason']})" if it.get("reason") else ""
+        con.print(
+            f"  {it.get('name') or oid} [{it.get('kind')}, {it.get('jurisdiction')}]: "
+            f"{it['verdict']}, {it['recognition']}{reason}",
+            markup=False,
+            highlight=False,
+        )
+    invalid = [it for it in items if not it["valid"]]
+    if invalid:
+        con.print(f"  {len(invalid)} attestation file(s) do not check against this record")
 
 
 def _outcome(q: Any, counts: dict[str, int], turnout: float, rule: dict[str, float]) -> str:

@@ -195,6 +195,23 @@ def organiser_publish(
     typer.echo(str(record))
 
 
+@organiser_app.command("accredit")
+def organiser_accredit(
+    data: Path = DATA_OPT,
+    observer: Path = typer.Option(
+        ...,
+        "--observer",
+        help="The observer (JSON: id, name, kind, jurisdiction, public_key from 'observe keygen').",
+    ),
+) -> None:
+    """Accredit an observer after set-up: a board entry (the referendum file is hashed
+    into the election id and never changes)."""
+    from plebiscite.cli import _load_json
+
+    org = _organiser(data)
+    typer.echo(_step(org.accredit, _load_json(observer, "observer file")))
+
+
 @organiser_app.command("status")
 def organiser_status(data: Path = DATA_OPT) -> None:
     """Show where the referendum stands and what is missing."""

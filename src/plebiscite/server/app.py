@@ -486,6 +486,15 @@ def create_app(
         """Post the joint key and context hash once every guardian is ready."""
         return dict(step(ref, ref.org.post_context))
 
+    @app.post(
+        "/api/admin/referendums/{rid}/observers", tags=["admin"], dependencies=[Depends(admin)]
+    )
+    def admin_accredit(
+        observer: dict[str, Any], ref: Referendum = Depends(referendum)
+    ) -> dict[str, Any]:
+        """Accredit an observer after set-up (a board entry)."""
+        return {"index": step(ref, lambda: ref.org.accredit(observer))}
+
     @app.post("/api/admin/referendums/{rid}/open", tags=["admin"], dependencies=[Depends(admin)])
     def admin_open(ref: Referendum = Depends(referendum)) -> dict[str, Any]:
         """Open voting (the open entry commits to the booth files' digests)."""
