@@ -49,8 +49,9 @@ def test_the_schema_names_exactly_the_entry_types_of_the_code() -> None:
 
 def test_every_entry_of_the_demo_record_fits(demo_outcome: DemoOutcome) -> None:
     entries = _lines(demo_outcome.record / "entries.jsonl")
-    # The fixture exercises every branch of the schema, challenged ballots included.
-    assert {e["type"] for e in entries} == set(ENTRY_TYPES)
+    # The fixture exercises every branch of the schema, challenged ballots included; the
+    # demo has no dispute (see test_a_dispute_fits).
+    assert {e["type"] for e in entries} == set(ENTRY_TYPES) - {"dispute"}
     assert _problems(ENTRY, entries) == []
 
 
@@ -129,7 +130,7 @@ def test_the_schema_rejects_a_malformed_ballot(demo_outcome: DemoOutcome, mutati
 
 def test_the_schema_rejects_malformed_lines_of_other_types(demo_outcome: DemoOutcome) -> None:
     entries = _lines(demo_outcome.record / "entries.jsonl")
-    first = {t: next(e for e in entries if e["type"] == t) for t in ENTRY_TYPES}
+    first = {t: next(e for e in entries if e["type"] == t) for t in ENTRY_TYPES if t != "dispute"}
     bad: list[dict[str, Any]] = []
 
     signed_challenge = copy.deepcopy(first["challenged_ballot"])
@@ -165,3 +166,17 @@ def test_the_schema_rejects_a_malformed_checkpoint(demo_outcome: DemoOutcome) ->
     for key, value in [("root", cp["root"][:-2]), ("size", -1), ("witness", "x")]:
         bad = {**cp, key: value}
         assert _problems(CHECKPOINT, [bad]), f"the schema accepted a checkpoint with bad {key}"
+
+
+def test_a_dispute_fits(demo_outcome: DemoOutcome) -> None:
+    from plebiscite.record.entries import sign
+
+    key = next(iter(demo_outcome.observer_keys.values()))
+    data = {"region": "orkney", "about": "check", "receipt": None, "check": "V13", "evidence": "x"}
+    entry = sign("dispute", data, demo_outcome.organiser.election_id, key).at(
+        "2027-03-07T23:00:00.000Z"
+    )
+    assert _problems(ENTRY, [entry.to_json()]) == []
+    bad = entry.to_json()
+    bad["data"]["about"] = "gossip"
+    assert _problems(ENTRY, [bad])

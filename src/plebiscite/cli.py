@@ -254,16 +254,22 @@ def _print_results(record: Path, report: Any) -> None:
         if e.type == "credential_list":
             creds[e.data["region"]] = int(e.data["count"])
     counted: dict[str, int] = {}
+    disputes: dict[str, int] = {}
     for line in raw.entries:
         e = parse_entry(line)
         if e.type == "tally":
             counted = e.data["counted"]
+        elif e.type == "dispute":
+            key = str(e.data.get("region") or "(no region)")
+            disputes[key] = disputes.get(key, 0) + 1
     rule = m.raw.get("rule", {})
     _print_observers(con, record, report)
     for rid, region in m.regions.items():
         n, c = counted.get(rid, 0), creds.get(rid, 0)
         share = n / c if c else 0.0
         con.print(f"\n[bold]{region.name}[/] ({rid}): turnout {n} of {c} credentials ({share:.1%})")
+        if disputes.get(rid):
+            con.print(f"  [yellow]{disputes[rid]} dispute(s)[/] posted for this region (see the board)")
         for q in m.region_questions(rid):
             counts = report.results[rid][q.id]
             valid = sum(v for k, v in counts.items() if k != "blank")

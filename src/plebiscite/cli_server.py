@@ -341,7 +341,107 @@ def check_challenge_command(
     )
 
 
+def dispute_command(
+    evidence: str = typer.Option(
+        ..., "--evidence", help="What went wrong, in your words (public)."
+    ),
+    server: str | None = typer.Option(None, "--server", help="Post the dispute to this server."),
+    record: Path | None = typer.Option(
+        None, "--record", help="Read the board from this record and write the dispute to --out."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="With --record: where to write the signed dispute for the organiser."
+    ),
+    credential: str | None = typer.Option(
+        None, "--credential", help="As a voter: sign with your voting credential."
+    ),
+    key: Path | None = typer.Option(
+        None, "--key", help="As an observer: sign with your observer key file."
+    ),
+    receipt: Path | None = typer.Option(
+        None, "--receipt", help="The receipt that does not verify."
+    ),
+    check: str | None = typer.Option(
+        None, "--check", help="The verifier check that failed (e.g. V13)."
+    ),
+    region: str | None = typer.Option(
+        None, "--region", help="The region concerned (default: your credential's)."
+    ),
+    referendum: str | None = typer.Option(
+        None, "--referendum", help="The referendum id (with --server, when several)."
+    ),
+) -> None:
+    """Post a signed, public dispute: a receipt that does not verify, or a failed check.
+    Disputes are counted per region and shown next to the results."""
+    from plebiscite.client import Client, ClientError
+    from plebiscite.election.credentials import credential_key, is_well_formed, public_credential
+    from plebiscite.observe.keys import KeyFileError, load_observer_key
+    from plebiscite.record.canonical import loads
+    from plebiscite.record.entries import sign
+    from plebiscite.record.protocol import dispute_problem
+
+    if (credential is None) == (key is None):
+        _err("sign with exactly one of --credential (a voter) and --key (an observer)")
+    if (server is None) == (record is None) or (record is not None and out is None):
+        _err("give --server, or --record with --out")
+    entries, _ = _board_source(server, record, referendum)
+    ref = loads(entries[0])["data"]
+    from plebiscite.record.entries import election_id_of
+
+    eid = election_id_of(ref)
+    regions = {r["id"] for r in ref["manifest"]["regions"]}
+    if credential is not None:
+        if not is_well_formed(credential):
+            _err("--credential: not a well-formed credential")
+        signer = credential_key(eid, credential)
+        pub = public_credential(eid, credential)
+        if region is None:
+            for line in entries:
+                e = loads(line)
+                if e["type"] == "credential_list" and pub in e["data"]["credentials"]:
+                    region = e["data"]["region"]
+    else:
+        assert key is not None
+        try:
+            signer = load_observer_key(key)
+        except KeyFileError as exc:
+            _err(str(exc))
+    receipt_data = None
+    if receipt is not None:
+        try:
+            receipt_data = json.loads(receipt.read_text())
+        except (OSError, ValueError) as exc:
+            _err(f"{receipt}: {exc}")
+    about = "receipt" if receipt_data is not None else "check" if check else "other"
+    data = {
+        "region": region,
+        "about": about,
+        "receipt": receipt_data,
+        "check": check,
+        "evidence": evidence,
+    }
+    problem = dispute_problem(data, regions)
+    if problem:
+        _err(problem)
+    sub = sign("dispute", data, eid, signer)
+    if out is not None:
+        out.write_text(json.dumps(sub.to_json(), indent=1, sort_keys=True) + "\n")
+        typer.echo(f"dispute written to {out}; hand it to the organiser", err=True)
+        return
+    assert server is not None
+    client = Client(server)
+    try:
+        rid = client.referendum_id(referendum)
+        receipt_out = client.post(f"/api/referendums/{rid}/disputes", sub.to_json())
+    except ClientError as exc:
+        _err(str(exc))
+    finally:
+        client.close()
+    typer.echo(json.dumps(receipt_out, indent=1, sort_keys=True))
+
+
 def register(app: typer.Typer) -> None:
+    app.command("dispute")(dispute_command)
     app.command("serve")(serve_command)
     app.command("vote")(vote_command)
     app.command("check-receipt")(check_receipt_command)

@@ -58,6 +58,7 @@ def check_submission(org: Organiser, sub: Submission) -> None:
             "ballot": _ballot,
             "challenged_ballot": _challenged,
             "decryption_share": _decryption_share,
+            "dispute": _dispute,
         }[sub.type](org, sub)
     except (EntryError, GroupError, KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, Rejected):
@@ -220,3 +221,19 @@ def _decryption_share(org: Organiser, sub: Submission) -> None:
                     g, TAG_DECRYPTION, ctx, g.generator(), vk, ct.alpha, dj, p, bind
                 ):
                     raise Rejected(f"decryption_share: proof fails for {region}/{qid}/{slot}")
+
+
+def _dispute(org: Organiser, sub: Submission) -> None:
+    """A voter (signing with their credential) or an observer (with their key) disputes
+    a receipt that does not verify or a failed check; disputes are public."""
+    from plebiscite.record.protocol import dispute_problem
+
+    problem = dispute_problem(sub.data, org.manifest.regions)
+    if problem:
+        raise Rejected(f"dispute: {problem}")
+    observer_keys = {o["public_key"] for o in org.observers().values()}
+    listed: set[str] = set()
+    for _, e in org.of_type("credential_list"):
+        listed.update(e.data["credentials"])
+    if sub.signer not in observer_keys and sub.signer not in listed:
+        raise Rejected("dispute: sign it with your voting credential or an observer's key")

@@ -35,6 +35,7 @@ ENTRY_TYPES: Final[dict[str, str]] = {
     "credential_list": "credential_authority",
     "voter_roll": "organiser",
     "observer_accreditation": "organiser",
+    "dispute": "voter or observer",
     "open": "organiser",
     "ballot": "voter",
     "challenged_ballot": "nobody",

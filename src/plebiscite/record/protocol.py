@@ -165,3 +165,33 @@ def parse_ballot(group: Group, manifest: Manifest, data: Any) -> ParsedBallot:
     if not isinstance(tc, str):
         raise EntryError("ballot: tracking_code must be a string")
     return ParsedBallot(region, d["credential"], tuple(answers), tc)
+
+
+DISPUTE_ABOUT: Final = ("receipt", "check", "other")
+
+
+def dispute_problem(data: Any, regions: Any) -> str | None:
+    """Why ``data`` is not a well-formed dispute (None when it is): ``region`` (a region
+    id or null), ``about`` (receipt, check or other), ``receipt`` (the receipt that did
+    not verify, or null), ``check`` (a check id, or null), ``evidence`` (text)."""
+    if not isinstance(data, dict) or set(data) != {
+        "region",
+        "about",
+        "receipt",
+        "check",
+        "evidence",
+    }:
+        return "a dispute has exactly the keys about, check, evidence, receipt, region"
+    if data["region"] is not None and data["region"] not in regions:
+        return f"unknown region {data['region']!r}"
+    if data["about"] not in DISPUTE_ABOUT:
+        return f"about must be one of {', '.join(DISPUTE_ABOUT)}"
+    if data["about"] == "receipt" and not isinstance(data["receipt"], dict):
+        return "a dispute about a receipt carries the receipt"
+    if data["about"] == "check" and not (isinstance(data["check"], str) and data["check"]):
+        return "a dispute about a check names the check"
+    if not isinstance(data["evidence"], str) or not data["evidence"].strip():
+        return "a dispute states its evidence"
+    if len(data["evidence"]) > 10000:
+        return "evidence is limited to 10,000 characters"
+    return None

@@ -272,6 +272,18 @@ def create_app(
             except (Rejected, OrganiserError) as exc:
                 raise refused(exc, 422) from exc
 
+    @app.post("/api/referendums/{rid}/disputes", tags=["observers"])
+    def post_dispute(body: SubmissionIn, ref: Referendum = Depends(referendum)) -> dict[str, Any]:
+        """A public dispute, signed by a voter's credential or an observer's key."""
+        sub = body.submission()
+        if sub.type != "dispute":
+            raise HTTPException(422, "only disputes are posted here")
+        with ref.lock:
+            try:
+                return ref.org.accept(sub)
+            except (Rejected, OrganiserError) as exc:
+                raise refused(exc, 422) from exc
+
     @app.post("/api/referendums/{rid}/submissions", tags=["roles"])
     def post_submission(
         body: SubmissionIn, ref: Referendum = Depends(referendum)
@@ -279,8 +291,8 @@ def create_app(
         """A signed entry from a guardian (ceremony steps, decryption shares) or the
         credential authority (credential lists). The signature is the authorisation."""
         sub = body.submission()
-        if sub.type in ("ballot", "challenged_ballot"):
-            raise HTTPException(422, "voters use /ballots and /challenges")
+        if sub.type in ("ballot", "challenged_ballot", "dispute"):
+            raise HTTPException(422, "voters use /ballots, /challenges and /disputes")
         with ref.lock:
             try:
                 return ref.org.accept(sub)

@@ -52,6 +52,7 @@ from plebiscite.record.protocol import (
     TAG_SHARE_KEY,
     context_hash,
     decryption_bind,
+    dispute_problem,
 )
 from plebiscite.verify.ballots import BallotContext, BallotFinding, check_batch, check_challenged
 from plebiscite.verify.reader import RawRecord
@@ -362,6 +363,13 @@ class Verifier:
                 expected = ca_pinned or e.signer
             elif e.type == "ballot":
                 expected = e.data.get("credential")
+            elif e.type == "dispute":
+                # A voter signs with a listed credential, an observer with its key.
+                allowed = set(self.witnesses().values())
+                for _, cl in s.of_type("credential_list"):
+                    if isinstance(cl.data.get("credentials"), list):
+                        allowed |= {str(c) for c in cl.data["credentials"]}
+                expected = e.signer if e.signer in allowed else None
             else:  # pragma: no cover - closed set
                 expected = None
             if expected is None or e.signer != expected:
@@ -413,6 +421,11 @@ class Verifier:
                     accredited.add(obs["id"])
                 except ManifestError as exc:
                     problems.append(str(exc))
+                continue
+            if e.type == "dispute":
+                problem = dispute_problem(e.data, s.manifest.regions if s.manifest else {})
+                if problem:
+                    problems.append(f"entry {i} (dispute): {problem}")
                 continue
             if e.type == "voter_roll":
                 # The organiser may add voters to the roll until the close.
