@@ -38,6 +38,7 @@ demo: setup
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check --quiet src tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -172,3 +172,15 @@ def test_security_headers(server: Any) -> None:
     csp = r.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
     assert r.headers["x-frame-options"] == "DENY"
+
+
+def test_pages_show_witnessing_and_observers(server: Any) -> None:
+    client, ref, _, token = server
+    page = client.get(f"/r/{ref.id}").text
+    assert "Unwitnessed" in page  # the server demo declares no witnesses: said plainly
+    assert "jurisdictions" in page  # the built-in referendum's jurisdiction rule is shown
+    client.post(
+        f"/api/admin/referendums/{ref.id}/close", headers={"Authorization": f"Bearer {token}"}
+    )
+    results = client.get(f"/r/{ref.id}/results").text
+    assert "independent observer(s) verified" in results and "Disputes posted: 0" in results

@@ -269,7 +269,9 @@ def _print_results(record: Path, report: Any) -> None:
         share = n / c if c else 0.0
         con.print(f"\n[bold]{region.name}[/] ({rid}): turnout {n} of {c} credentials ({share:.1%})")
         if disputes.get(rid):
-            con.print(f"  [yellow]{disputes[rid]} dispute(s)[/] posted for this region (see the board)")
+            con.print(
+                f"  [yellow]{disputes[rid]} dispute(s)[/] posted for this region (see the board)"
+            )
         for q in m.region_questions(rid):
             counts = report.results[rid][q.id]
             valid = sum(v for k, v in counts.items() if k != "blank")

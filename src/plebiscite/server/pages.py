@@ -221,7 +221,13 @@ def referendum_details(ref: Referendum) -> dict[str, Any]:
     if callable(listing):
         try:
             observers = [
-                {"id": k, "name": v.get("name", k), "key": v.get("public_key", "")}
+                {
+                    "id": k,
+                    "name": v.get("name", k),
+                    "kind": v.get("kind", ""),
+                    "jurisdiction": v.get("jurisdiction", ""),
+                    "key": v.get("public_key", ""),
+                }
                 for k, v in dict(listing()).items()
                 if isinstance(v, dict)
             ]
@@ -238,7 +244,15 @@ def referendum_details(ref: Referendum) -> dict[str, Any]:
         "guardians": [
             {"id": e.data["guardian"], "key": e.signer} for _, e in org.of_type("guardian_key")
         ],
-        "members": {m["id"]: m["name"] for m in g.get("members", [])},
+        "members": {
+            m["id"]: m["name"] + (f" ({m['jurisdiction']})" if m.get("jurisdiction") else "")
+            for m in g.get("members", [])
+        },
+        "organiser": raw.get("organiser"),
+        "min_jurisdictions": g.get("min_jurisdictions"),
+        "organiser_cannot_decrypt": bool(g.get("organiser_cannot_decrypt")),
+        "witness_quorum": int(raw.get("witness_quorum", 0)),
+        "witnessed_by": _witnessed_by(ref, cp),
         "authority": (raw.get("credential_authority") or {}).get("name"),
         "observers": observers,
         "rule": raw.get("rule") or {},
@@ -251,6 +265,23 @@ def referendum_details(ref: Referendum) -> dict[str, Any]:
         "booth_published": published,
         "board_size": org.board.size,
     }
+
+
+def _witnessed_by(ref: Referendum, cp: Any) -> int:
+    """How many witnesses cosigned the latest checkpoint."""
+    from plebiscite.board.cosign import Cosignature, trusted_by
+    from plebiscite.record.canonical import loads
+
+    if cp is None:
+        return 0
+    witnesses = {k: v["public_key"] for k, v in ref.org.observers().items()}
+    cosigs = []
+    for line in ref.org.cosignatures():
+        try:
+            cosigs.append(Cosignature.from_json(loads(line)))
+        except ValueError:
+            continue
+    return len(trusted_by(cp, cosigs, witnesses))
 
 
 def entry_summary(e: dict[str, Any]) -> str:
@@ -378,11 +409,31 @@ def results_view(ref: Referendum, t: Translator) -> dict[str, Any] | None:
             if q["id"] in overall
         ],
     }
+    from plebiscite.observe.attest import (
+        ATTESTATIONS,
+        latest_by_observer,
+        results_digest,
+        summarise_folder,
+        verified_count,
+    )
+    from plebiscite.server.attestations import board_view
+
+    items = summarise_folder(ref.folder / ATTESTATIONS, board_view(ref))
+    digest = results_digest(res["counts"])
+    disputes: dict[str, int] = {}
+    for _, e in org.of_type("dispute"):
+        key = str(e.data.get("region") or "")
+        disputes[key] = disputes.get(key, 0) + 1
+    for g in regions:
+        g["disputes"] = disputes.get(g["id"], 0)
     return {
         "overall": overall_view,
         "regions": regions,
         "guardians": res.get("guardians", []),
         "multi_region": len(regions) > 1,
+        "attestations": sorted(latest_by_observer(items).values(), key=lambda x: x["observer"]),
+        "verified_by": verified_count(items, digest),
+        "disputes": sum(disputes.values()),
     }
 
 
