@@ -106,3 +106,17 @@ def test_organiser_accredit_command(tmp_path: Path, run_cli) -> None:
         "organiser", "accredit", "--data", tmp_path / "d", "--observer", tmp_path / "bad.json"
     )
     assert code == 2 and "public_key" in err
+
+
+def test_check_receipt_relies_only_on_witnessed_checkpoints(
+    demo_outcome, tmp_path: Path, run_cli
+) -> None:
+    rec = tmp_path / "rec"
+    shutil.copytree(demo_outcome.record, rec)
+    receipt = dict(demo_outcome.receipts[0], referendum="demo")
+    (tmp_path / "r.json").write_text(json.dumps(receipt))
+    code, out, err = run_cli("check-receipt", tmp_path / "r.json", "--record", rec)
+    assert code == 0, err
+    (rec / "cosignatures.jsonl").write_text("")  # the witnesses never cosigned
+    code, _, err = run_cli("check-receipt", tmp_path / "r.json", "--record", rec)
+    assert code == 1 and "witness quorum" in err

@@ -217,8 +217,8 @@ def _board_source(
     record: Path | None,
     referendum: str | None,
     receipt: dict[str, Any] | None = None,
-) -> tuple[list[bytes], list[bytes]]:
-    """(entries, checkpoints) lines from a server or a record folder."""
+) -> tuple[list[bytes], list[bytes], list[bytes]]:
+    """(entries, checkpoints, cosignatures) lines from a server or a record folder."""
     if (server is None) == (record is None):
         _err("give exactly one of --server and --record")
     if record is not None:
@@ -228,14 +228,16 @@ def _board_source(
             raw = read_record(record)
         except RecordError as exc:
             _err(str(exc))
-        return raw.entries, raw.checkpoints
+        return raw.entries, raw.checkpoints, raw.cosignatures
     from plebiscite.client import Client, ClientError
 
     assert server is not None
     client = Client(server)
     try:
         rid = client.referendum_id(referendum or (receipt or {}).get("referendum"))
-        return client.entries_raw(rid), client.checkpoints_raw(rid)
+        cosigs = client._call("GET", f"/api/referendums/{rid}/record/cosignatures.jsonl")
+        lines = [x.encode() for x in str(cosigs).split("\n") if x]
+        return client.entries_raw(rid), client.checkpoints_raw(rid), lines
     except ClientError as exc:
         _err(str(exc))
     finally:
@@ -267,12 +269,18 @@ def check_receipt_command(
         _, cp, _ = parse_receipt(receipt)
     except (OSError, ValueError, ReceiptError) as exc:
         _err(f"{receipt_file}: {exc}")
-    entries, cps = _board_source(server, record, referendum, receipt)
+    entries, cps, cosigs = _board_source(server, record, referendum, receipt)
     try:
         board_key = b64decode(loads(entries[0])["data"]["board_key"], 32, "board key")
-        latest = Checkpoint.from_json(loads(cps[-1]))
+        latest = _latest_trusted(entries, [Checkpoint.from_json(loads(x)) for x in cps], cosigs)
     except (IndexError, KeyError, TypeError, ValueError, CanonicalError, EntryError) as exc:
         _err(f"the board is unreadable: {exc}")
+    if latest is None or latest.size < cp.size:
+        _err(
+            "no checkpoint covering this ballot has the witness quorum yet: check again once"
+            " the witnesses have cosigned",
+            1,
+        )
     tree = MerkleTree(leaf_hash(e) for e in entries[: latest.size])
     index = receipt["index"]
     entry = entries[index] if index < len(entries) else None
@@ -290,6 +298,31 @@ def check_receipt_command(
         f"receipt holds: ballot {receipt['tracking_code'][:16]}… is entry {index}, "
         f"under checkpoint {cp.size} consistent with the latest ({latest.size})"
     )
+
+
+def _latest_trusted(entries: list[bytes], cps: list[Any], cosigs: list[bytes]) -> Any:
+    """The latest checkpoint a receipt may rely on: the latest one, or, when the
+    referendum sets a witness quorum, the latest one that quorum cosigned."""
+    from plebiscite.board.cosign import Cosignature, trusted_by
+    from plebiscite.record.canonical import loads
+
+    manifest = loads(entries[0])["data"]["manifest"]
+    quorum = int(manifest.get("witness_quorum", 0))
+    if quorum == 0:
+        return cps[-1]
+    witnesses = {o["id"]: o["public_key"] for o in manifest.get("observers", [])}
+    for line in entries:
+        e = loads(line)
+        if e["type"] == "observer_accreditation":
+            witnesses.setdefault(e["data"]["observer"]["id"], e["data"]["observer"]["public_key"])
+    parsed = []
+    for line in cosigs:
+        try:
+            parsed.append(Cosignature.from_json(loads(line)))
+        except ValueError:
+            continue
+    trusted = [cp for cp in cps if len(trusted_by(cp, parsed, witnesses)) >= quorum]
+    return trusted[-1] if trusted else None
 
 
 def check_challenge_command(
@@ -318,7 +351,7 @@ def check_challenge_command(
     if isinstance(obj, dict) and "challenged" in obj:
         obj = obj["challenged"]
     data = obj.get("data", obj) if isinstance(obj, dict) else obj
-    entries, _ = _board_source(server, record, referendum)
+    entries, _, _ = _board_source(server, record, referendum)
     try:
         parsed = [loads(e) for e in entries]
         manifest = parsed[0]["data"]["manifest"]
@@ -384,7 +417,7 @@ def dispute_command(
         _err("sign with exactly one of --credential (a voter) and --key (an observer)")
     if (server is None) == (record is None) or (record is not None and out is None):
         _err("give --server, or --record with --out")
-    entries, _ = _board_source(server, record, referendum)
+    entries, _, _ = _board_source(server, record, referendum)
     ref = loads(entries[0])["data"]
     from plebiscite.record.entries import election_id_of
 
