@@ -188,10 +188,27 @@ def demo(
 # --- verify / results ----------------------------------------------------------------
 
 
-def _run_verifier(record: Path, workers: int | None) -> Any:
+FORMATS = ("plebiscite", "belenios", "electionguard")
+
+
+def _run_verifier(record: Path, workers: int | None, fmt: str = "plebiscite") -> Any:
     from plebiscite.verify.checks import verify_record
     from plebiscite.verify.reader import RecordError, read_record
 
+    if fmt not in FORMATS:
+        _err(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    if fmt != "plebiscite":
+        # Foreign records are read by interop/ into the same check framework.
+        import importlib
+
+        try:
+            mod = importlib.import_module(f"plebiscite.interop.{fmt}")
+        except ImportError:
+            _err(f"--format {fmt}: not available in this build")
+        try:
+            return mod.verify_foreign(record, workers)
+        except RecordError as exc:
+            _err(str(exc))
     try:
         raw = read_record(record)
     except RecordError as exc:
@@ -345,12 +362,18 @@ def verify(
     workers: int | None = typer.Option(
         None, "--workers", min=1, help="Processes for ballot checks (default: all cores)."
     ),
+    fmt: str = typer.Option(
+        "plebiscite",
+        "--format",
+        help="The record's format: plebiscite, belenios (the folder holding the .bel file)"
+        " or electionguard (an ElectionGuard 1.x export).",
+    ),
 ) -> None:
     """Verify a published record: every numbered check, then the verdict.
 
     Exit 0 when no check failed, 1 when one failed (named), 2 when the input is unusable.
     """
-    report = _run_verifier(record, workers)
+    report = _run_verifier(record, workers, fmt)
     if json_out:
         typer.echo(json.dumps(report.to_json(), indent=1))
     else:
@@ -373,9 +396,12 @@ def results(
     workers: int | None = typer.Option(
         None, "--workers", min=1, help="Verifier processes (default: all cores)."
     ),
+    fmt: str = typer.Option(
+        "plebiscite", "--format", help="The record's format: plebiscite, belenios or electionguard."
+    ),
 ) -> None:
     """Verify the record, then print its results per region."""
-    report = _run_verifier(record, workers)
+    report = _run_verifier(record, workers, fmt)
     if not report.ok:
         _err(
             "verification failed: " + ", ".join(f"{c.id} {c.title}" for c in report.failed),
@@ -383,7 +409,7 @@ def results(
         )
     if report.results is None:
         _err("the record holds no result yet", EXIT_FAILED)
-    if json_out:
+    if json_out or fmt != "plebiscite":  # foreign records: the counts as JSON
         typer.echo(json.dumps(report.results, indent=1, sort_keys=True))
     else:
         _print_results(record, report)
