@@ -44,7 +44,9 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: setup
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 --ignore=tests/test_browser.py
+	# The browser tests, named one by one so CI's log shows they ran (headless Chromium).
+	$(BIN)/pytest -v -p no:cacheprovider tests/test_browser.py
 
 jstest: $(BUNDLE)
 	cd js && npm test --silent

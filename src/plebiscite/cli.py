@@ -280,6 +280,13 @@ def _print_results(record: Path, report: Any) -> None:
             key = str(e.data.get("region") or "(no region)")
             disputes[key] = disputes.get(key, 0) + 1
     rule = m.raw.get("rule", {})
+    quorum = int(m.raw.get("witness_quorum", 0))
+    if quorum:
+        con.print(
+            f"Board witnessed: {quorum} witness cosignatures needed on the close and final checkpoints (V22)"
+        )
+    else:
+        con.print("[yellow]Board unwitnessed[/]: the referendum sets no witness quorum")
     _print_observers(con, record, report)
     for rid, region in m.regions.items():
         n, c = counted.get(rid, 0), creds.get(rid, 0)
