@@ -283,7 +283,8 @@ def _print_results(record: Path, report: Any) -> None:
     quorum = int(m.raw.get("witness_quorum", 0))
     if quorum:
         con.print(
-            f"Board witnessed: {quorum} witness cosignatures needed on the close and final checkpoints (V22)"
+            f"Board witnessed: {quorum} witness cosignatures needed on the close"
+            " and final checkpoints (V22)"
         )
     else:
         con.print("[yellow]Board unwitnessed[/]: the referendum sets no witness quorum")
