@@ -37,8 +37,8 @@ demo: setup
 	$(BIN)/plebiscite demo --record demo-record --force
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check --quiet src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check --quiet src tests bench scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -8,6 +8,7 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+command -v belenios-tool >/dev/null 2>&1 || missing+=(belenios-tool)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 
