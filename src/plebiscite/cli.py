@@ -191,12 +191,16 @@ def demo(
 FORMATS = ("plebiscite", "belenios", "electionguard")
 
 
-def _run_verifier(record: Path, workers: int | None, fmt: str = "plebiscite") -> Any:
+def _run_verifier(
+    record: Path, workers: int | None, fmt: str = "plebiscite", scheduler: str | None = None
+) -> Any:
     from plebiscite.verify.checks import verify_record
     from plebiscite.verify.reader import RecordError, read_record
 
     if fmt not in FORMATS:
         _err(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    if scheduler is not None and fmt != "plebiscite":
+        _err(f"--scheduler: not available with --format {fmt}")
     if fmt != "plebiscite":
         # Foreign records are read by interop/ into the same check framework.
         import importlib
@@ -222,7 +226,11 @@ def _run_verifier(record: Path, workers: int | None, fmt: str = "plebiscite") ->
                 task = bar.add_task("ballots", total=total)
             bar.update(task, completed=done)
 
-        return verify_record(raw, workers, tick)
+        try:
+            return verify_record(raw, workers, tick, scheduler)
+        except ConnectionError as exc:  # only raised for an unusable --scheduler
+            bar.stop()
+            _err(f"--scheduler: {exc}")
 
 
 def _print_report(report: Any) -> None:
@@ -376,12 +384,19 @@ def verify(
         help="The record's format: plebiscite, belenios (the folder holding the .bel file)"
         " or electionguard (an ElectionGuard 1.x export).",
     ),
+    scheduler: str | None = typer.Option(
+        None,
+        "--scheduler",
+        help="Check the ballots on a Dask cluster instead of local processes: the address of"
+        " its scheduler, tcp://HOST:PORT (start one with `dask scheduler` and `dask worker`)."
+        " Same report, same verdict.",
+    ),
 ) -> None:
     """Verify a published record: every numbered check, then the verdict.
 
     Exit 0 when no check failed, 1 when one failed (named), 2 when the input is unusable.
     """
-    report = _run_verifier(record, workers, fmt)
+    report = _run_verifier(record, workers, fmt, scheduler)
     if json_out:
         typer.echo(json.dumps(report.to_json(), indent=1))
     else:
@@ -434,6 +449,10 @@ def _register_roles() -> None:
     from plebiscite.cli_server import register
 
     register(app)
+
+    from plebiscite.cli_simulate import simulate_command
+
+    app.command("simulate")(simulate_command)
 
     from plebiscite.cli_observe import observe_app
     from plebiscite.cli_observe_attest import (

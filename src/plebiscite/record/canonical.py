@@ -112,3 +112,5 @@ def loads(data: bytes | str) -> Any:
         return json.loads(data, object_pairs_hook=no_dupes, parse_constant=bad_constant)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CanonicalError(f"not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise CanonicalError("not valid JSON: nested too deeply") from exc

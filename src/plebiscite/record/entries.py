@@ -181,7 +181,7 @@ def parse_entry(raw: bytes) -> Entry:
     if not isinstance(obj, dict) or set(obj) != {"type", "time", "data", "signer", "signature"}:
         raise EntryError("an entry has exactly the keys type, time, data, signer, signature")
     t, tm, data, signer, sig = (obj[k] for k in ("type", "time", "data", "signer", "signature"))
-    if t not in ENTRY_TYPES:
+    if not isinstance(t, str) or t not in ENTRY_TYPES:
         raise EntryError(f"unknown entry type {t!r}")
     if not isinstance(tm, str):
         raise EntryError("entry time must be a string")

@@ -59,6 +59,26 @@ class SubmissionIn(BaseModel):
         return Submission(self.type, self.data, self.signer, self.signature)
 
 
+class ErrorItem(BaseModel):
+    loc: list[str]
+    msg: str
+
+
+class ErrorOut(BaseModel):
+    """Every client error: a message in ``detail``; a request that does not match the
+    schema also lists what is wrong in ``errors``."""
+
+    detail: Any
+    errors: list[ErrorItem] | None = None
+
+
+# Declared for every operation in place of FastAPI's default 422 (whose ``detail`` is a
+# list), so the schema says what the error handlers below actually send.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorOut, "description": 'Client error: `{"detail": ...}`'}
+}
+
+
 class RateLimiter:
     """At most ``limit`` events per ``window`` seconds per key (sign-in attempts per
     client address), so sign-in codes cannot be guessed online."""
@@ -107,9 +127,26 @@ def create_app(
         description="A referendum platform whose result nobody has to take on trust.",
         docs_url="/api/docs",
         redoc_url=None,
+        responses=ERROR_RESPONSES,
     )
     app.state.registry = registry
     app.state.demo = demo
+    base_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        # FastAPI files an error body under the route's media type (text/plain for the
+        # .jsonl and roll routes); errors are JSON everywhere.
+        doc = base_openapi()
+        for ops in doc.get("paths", {}).values():
+            for op in ops.values():
+                content = op.get("responses", {}).get("4XX", {}).get("content")
+                if content and "application/json" not in content:
+                    op["responses"]["4XX"]["content"] = {
+                        "application/json": next(iter(content.values()))
+                    }
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
     limiter = RateLimiter(signin_limit, 60.0)
 
     @app.middleware("http")

@@ -37,6 +37,18 @@ class BallotContext:
     context_hex: str
     joint_key_hex: str
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Only the four fields travel to worker processes; the cached group, manifest and
+        # key (with native handles and fixed-base tables) are rebuilt where used.
+        return {
+            k: self.__dict__[k]
+            for k in ("group_name", "manifest_raw", "context_hex", "joint_key_hex")
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for k, v in state.items():
+            object.__setattr__(self, k, v)
+
     @cached_property
     def group(self) -> Group:
         return get_group(self.group_name)

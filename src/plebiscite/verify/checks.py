@@ -165,6 +165,7 @@ class Verifier:
         self.s = State(raw)
         self.workers = max(1, workers)
         self.progress: Callable[[int, int], None] | None = None
+        self.scheduler: str | None = None  # a Dask scheduler address, or local processes
 
     def run(self) -> Report:
         out = []
@@ -647,7 +648,63 @@ class Verifier:
         batches = [items[k : k + BATCH] for k in range(0, len(items), BATCH)]
         findings: list[BallotFinding] = []
         done = 0
-        if self.workers == 1 or len(batches) <= 1:
+        scheduler = self.scheduler
+        if scheduler and batches:
+            # A Dask cluster: one task per batch, the context scattered once, a bounded
+            # number of batches in flight; results merged in batch order, as below.
+            import socket
+
+            import distributed  # lazily: only with a scheduler
+            from distributed.comm.addressing import get_address_host_port
+
+            dd: Any = distributed  # untyped
+
+            try:  # a quick probe first: a Client that fails to connect retries till its
+                # timeout, then complains again on stderr when it is collected
+                socket.create_connection(get_address_host_port(scheduler), timeout=5).close()
+                client = dd.Client(scheduler, timeout=10, set_as_default=False)
+            except (OSError, ValueError) as exc:
+                raise ConnectionError(f"cannot reach scheduler {scheduler!r}: {exc}") from None
+            with client:
+                try:
+                    client.wait_for_workers(1, timeout=60)
+                except (OSError, TimeoutError) as exc:
+                    raise ConnectionError(f"no worker joined scheduler {scheduler!r}") from exc
+                limit = 4 * max(1, sum(client.nthreads().values()))  # back-pressure
+                remote_ctx = client.scatter(bctx, broadcast=True, hash=False)
+
+                def check_remote(shared: BallotContext, batch: list[tuple[int, Any]]) -> Any:
+                    # A fresh copy per task: the scattered context must stay picklable (a
+                    # worker may send it to another), and its caches hold native handles.
+                    from dataclasses import replace
+
+                    return check_batch(replace(shared), batch)
+
+                results: dict[int, list[BallotFinding]] = {}
+                tags: dict[Any, tuple[int, int]] = {}  # by future key
+                nxt = 0
+
+                def submit() -> Any:
+                    nonlocal nxt
+                    b = batches[nxt]
+                    fut = client.submit(check_remote, remote_ctx, b, pure=False)
+                    tags[fut.key], nxt = (nxt, len(b)), nxt + 1
+                    return fut
+
+                first = [submit() for _ in range(min(limit, len(batches)))]
+                ac = dd.as_completed(first, loop=client.loop)
+                for fut in ac:
+                    k, n = tags.pop(fut.key)
+                    results[k] = fut.result()
+                    fut.release()
+                    done += n
+                    if self.progress:
+                        self.progress(done, len(items))
+                    if nxt < len(batches):
+                        ac.add(submit())
+                for k in range(len(batches)):
+                    findings.extend(results[k])
+        elif self.workers == 1 or len(batches) <= 1:
             for b in batches:
                 findings.extend(check_batch(bctx, b))
                 done += len(b)
@@ -988,10 +1045,17 @@ class Verifier:
 
 
 def verify_record(
-    raw: RawRecord, workers: int | None = None, progress: Callable[[int, int], None] | None = None
+    raw: RawRecord,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    scheduler: str | None = None,
 ) -> Report:
+    """Verify ``raw``; ballot batches on ``workers`` local processes, or, given a Dask
+    ``scheduler`` address (tcp://HOST:PORT), on that cluster's workers (same report).
+    An unreachable scheduler raises ConnectionError."""
     v = Verifier(raw, workers or os.cpu_count() or 1)
     v.progress = progress
+    v.scheduler = scheduler
     return v.run()
 
 

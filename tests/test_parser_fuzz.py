@@ -1,0 +1,300 @@
+"""Parser fuzzing (hypothesis): the record reader and the ballot decoder on hostile input.
+
+Each parser is fed arbitrary input and mutations of real input (a real entry line, a
+real ballot, a real referendum file, a small real record with one line changed), and may
+only fail the documented way: :class:`EntryError` from the entry and ballot decoders,
+:class:`ManifestError` from the referendum-file parser, :class:`RecordError` from the
+record reader; the verifier never raises on a readable record, it reports failed checks,
+and a record with any entry changed never verifies. Anything else (a ``TypeError``, a
+``KeyError``...) is a crash: a bug.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from plebiscite.crypto.group import Group, get_group
+from plebiscite.election.demo import run_demo
+from plebiscite.record.canonical import CanonicalError, canonical_bytes, loads
+from plebiscite.record.entries import Entry, EntryError, parse_entry
+from plebiscite.record.manifest import Manifest, ManifestError, parse_manifest
+from plebiscite.record.protocol import parse_ballot
+from plebiscite.verify.ballots import BallotContext, check_ballot, check_challenged
+from plebiscite.verify.checks import verify_record
+from plebiscite.verify.reader import CHECKPOINTS, ENTRIES, RawRecord, RecordError, read_record
+
+N = int(os.environ.get("PLEBISCITE_FUZZ_EXAMPLES", "0")) or None
+
+
+def fuzz_settings(examples: int) -> settings:
+    return settings(
+        max_examples=N or examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        database=None,
+    )
+
+
+# --- the small real record everything is mutated from ---------------------------------
+
+
+@dataclass
+class Sample:
+    record: Path
+    raw: RawRecord
+    entries: list[Entry]
+    group: Group
+    manifest: Manifest
+    ctx: BallotContext
+
+    def of_type(self, t: str) -> list[tuple[int, Entry]]:
+        return [(i, e) for i, e in enumerate(self.entries) if e.type == t]
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
+    base = tmp_path_factory.mktemp("parser-fuzz")
+    out = run_demo(base / "data", base / "record", voters=1, seed=1)
+    out.organiser.close_store()
+    raw = read_record(out.record)
+    entries = [parse_entry(x) for x in raw.entries]
+    manifest = parse_manifest(entries[0].data["manifest"])
+    context = next(e.data for e in entries if e.type == "election_context")
+    ctx = BallotContext(
+        manifest.group, entries[0].data["manifest"], context["context_hash"], context["joint_key"]
+    )
+    assert verify_record(raw, workers=1).ok
+    assert any(e.type == "challenged_ballot" for e in entries)
+    return Sample(out.record, raw, entries, get_group(manifest.group), manifest, ctx)
+
+
+# --- strategies: JSON values and mutations of real ones --------------------------------
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.sampled_from(["", "00", "0" * 64, "f" * 64, "F" * 64, "01" * 32, "zz", "AAAA", "=="]),
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def near(value: Any) -> st.SearchStrategy[Any]:
+    """Values close to ``value``: same type, slightly wrong (a hex string one digit short
+    or long, upper case, all zeros; a list emptied, shortened, doubled; a dict missing a
+    key or with one more), or any JSON value at all."""
+    options: list[st.SearchStrategy[Any]] = [json_values]
+    if isinstance(value, str):
+        options += [
+            st.just(value[:-1]),
+            st.just(value + "0"),
+            st.just(value.upper()),
+            st.just("0" * len(value)),
+            st.just(value[::-1]),
+            st.just(value + "\n"),
+        ]
+    elif isinstance(value, bool):
+        options.append(st.just(not value))
+    elif isinstance(value, int):
+        options.append(st.sampled_from([value - 1, value + 1, -value, 0, 2**53, 2**63]))
+    elif isinstance(value, list):
+        options += [st.just([]), st.just(value[:-1]), st.just(value + value), st.just(value[::-1])]
+    elif isinstance(value, dict) and value:
+        options += [
+            st.sampled_from(sorted(value)).map(
+                lambda k: {x: v for x, v in value.items() if x != k}
+            ),
+            st.text(max_size=6).map(lambda k: {**value, k: None}),
+        ]
+    return st.one_of(options)
+
+
+def mutate(data: st.DataObject, value: Any) -> Any:
+    """``value`` with one place in it changed (most often a leaf)."""
+    if isinstance(value, dict) and value and data.draw(st.integers(0, 5)) > 0:
+        k = data.draw(st.sampled_from(sorted(value)))
+        return {**value, k: mutate(data, value[k])}
+    if isinstance(value, list) and value and data.draw(st.integers(0, 5)) > 0:
+        i = data.draw(st.integers(0, len(value) - 1))
+        return [*value[:i], mutate(data, value[i]), *value[i + 1 :]]
+    return data.draw(near(value))
+
+
+def mutate_bytes(data: st.DataObject, raw: bytes) -> bytes:
+    """``raw`` with a few bytes flipped, dropped or inserted, or cut short."""
+    out = bytearray(raw)
+    for _ in range(data.draw(st.integers(1, 3))):
+        i = data.draw(st.integers(0, max(0, len(out) - 1)))
+        op = data.draw(st.sampled_from(["flip", "drop", "insert", "cut"]))
+        if op == "flip" and out:
+            out[i] ^= data.draw(st.integers(1, 255))
+        elif op == "drop" and out:
+            del out[i]
+        elif op == "insert":
+            out[i:i] = data.draw(st.binary(min_size=1, max_size=4))
+        else:
+            del out[i:]
+    return bytes(out)
+
+
+def canonical_or_raw(value: Any) -> bytes:
+    """The canonical bytes of ``value``, or its plain JSON when it has none."""
+    try:
+        return canonical_bytes(value)
+    except CanonicalError:
+        return json.dumps(value, separators=(",", ":")).encode()
+
+
+def only(errors: tuple[type[BaseException], ...], fn: Callable[[], Any]) -> Any:
+    """Run ``fn``; the documented ``errors`` are fine, anything else fails the test."""
+    try:
+        return fn()
+    except errors:
+        return None
+
+
+# --- the entry parser ------------------------------------------------------------------
+
+
+@fuzz_settings(300)
+@given(raw=st.binary(max_size=300))
+@example(raw=b'{"type":"ballot","time":"x","data":{},"signer":null,"signature":null}')
+@example(raw=b"\xff\xfe")
+@example(raw=b"[" * 5000)
+def test_parse_entry_arbitrary_bytes(raw: bytes) -> None:
+    only((EntryError,), lambda: parse_entry(raw))
+
+
+@fuzz_settings(300)
+@given(data=st.data())
+def test_parse_entry_mutated_lines(sample: Sample, data: st.DataObject) -> None:
+    line = data.draw(st.sampled_from(sample.raw.entries))
+    if data.draw(st.booleans()):
+        mutated = mutate_bytes(data, line)
+    else:
+        mutated = canonical_or_raw(mutate(data, loads(line)))
+    entry = only((EntryError,), lambda: parse_entry(mutated))
+    if entry is not None:
+        assert entry.to_bytes() == mutated.rstrip(b"\n")
+
+
+# --- the referendum file and the ballot decoder ---------------------------------------
+
+
+@fuzz_settings(200)
+@given(data=st.data())
+def test_parse_manifest_mutated(sample: Sample, data: st.DataObject) -> None:
+    raw = data.draw(st.one_of(st.just(sample.entries[0].data["manifest"]), json_values))
+    only((ManifestError,), lambda: parse_manifest(mutate(data, copy.deepcopy(raw))))
+
+
+@fuzz_settings(200)
+@given(value=json_values)
+def test_parse_ballot_arbitrary(sample: Sample, value: Any) -> None:
+    only((EntryError,), lambda: parse_ballot(sample.group, sample.manifest, value))
+
+
+@fuzz_settings(150)
+@given(data=st.data())
+def test_parse_and_check_ballot_mutated(sample: Sample, data: st.DataObject) -> None:
+    i, ballot = data.draw(st.sampled_from(sample.of_type("ballot")))
+    mutated = mutate(data, ballot.data)
+    only((EntryError,), lambda: parse_ballot(sample.group, sample.manifest, mutated))
+    findings = check_ballot(sample.ctx, i, mutated)  # never raises: findings
+    if mutated != ballot.data:
+        assert findings, "a changed ballot passed every ballot check"
+
+
+@fuzz_settings(150)
+@given(data=st.data())
+def test_check_challenged_mutated(sample: Sample, data: st.DataObject) -> None:
+    i, chal = data.draw(st.sampled_from(sample.of_type("challenged_ballot")))
+    mutated = mutate(data, chal.data)
+    problem = check_challenged(sample.ctx, i, mutated)  # never raises: a message
+    if mutated != chal.data:
+        assert problem is not None, "a changed challenged ballot opened"
+
+
+# --- the record reader and the verifier ------------------------------------------------
+
+
+@fuzz_settings(40)
+@given(data=st.data())
+def test_read_record_mutated_files(
+    sample: Sample, data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Files cut short, bytes changed: read_record raises RecordError or reads lines."""
+    folder = tmp_path_factory.mktemp("mutated-record")
+    for name in (ENTRIES, CHECKPOINTS):
+        text = (sample.record / name).read_bytes()
+        if data.draw(st.booleans()):
+            text = mutate_bytes(data, text)
+        (folder / name).write_bytes(text)
+    raw = only((RecordError,), lambda: read_record(folder))
+    if raw is not None:
+        assert raw.entries
+
+
+@fuzz_settings(25)
+@given(data=st.data())
+def test_verify_record_mutated_lines(sample: Sample, data: st.DataObject) -> None:
+    """A record with one entry changed (bytes or a JSON value inside it), dropped or
+    duplicated: the verifier reports failed checks and raises nothing."""
+    entries = list(sample.raw.entries)
+    i = data.draw(st.integers(0, len(entries) - 1))
+    how = data.draw(st.sampled_from(["json", "json", "json", "bytes", "drop", "duplicate"]))
+    if how == "json":
+        entries[i] = canonical_or_raw(mutate(data, loads(entries[i])))
+    elif how == "bytes":
+        entries[i] = mutate_bytes(data, entries[i]).replace(b"\n", b"")
+    elif how == "drop":
+        del entries[i]
+    else:
+        entries.insert(i, entries[i])
+    raw = RawRecord(sample.raw.path, entries, list(sample.raw.checkpoints), [])
+    report = verify_record(raw, workers=1)
+    if entries != sample.raw.entries:
+        assert not report.ok, f"a changed record verified ({how} at entry {i})"
+
+
+# --- regressions found by the fuzzing above -------------------------------------------
+
+
+def test_deeply_nested_json_is_a_canonical_error() -> None:
+    """``[[[[...`` past the recursion limit raised RecursionError from ``loads``."""
+    with pytest.raises(CanonicalError):
+        loads(b"[" * 100_000)
+    with pytest.raises(EntryError):
+        parse_entry(b"[" * 100_000 + b"]" * 100_000)
+
+
+def test_entry_with_unhashable_type_is_an_entry_error(sample: Sample) -> None:
+    """``"type": []`` (or ``{}``) raised TypeError in ``parse_entry``, so the verifier
+    crashed on such a record instead of reporting it."""
+    bads: list[Any] = [[], {}, ["ballot"]]
+    for bad in bads:
+        obj = {**loads(sample.raw.entries[1]), "type": bad}
+        with pytest.raises(EntryError, match="unknown entry type"):
+            parse_entry(canonical_bytes(obj))
+        entries = list(sample.raw.entries)
+        entries[1] = canonical_bytes(obj)
+        report = verify_record(RawRecord(sample.raw.path, entries, sample.raw.checkpoints, []), 1)
+        assert "V01" in {c.id for c in report.failed}
