@@ -303,24 +303,20 @@ def check_receipt_command(
 def _latest_trusted(entries: list[bytes], cps: list[Any], cosigs: list[bytes]) -> Any:
     """The latest checkpoint a receipt may rely on: the latest one, or, when the
     referendum sets a witness quorum, the latest one that quorum cosigned."""
-    from plebiscite.board.cosign import Cosignature, trusted_by
+    from plebiscite.board.cosign import parse_cosignatures, trusted_by
     from plebiscite.record.canonical import loads
+    from plebiscite.record.manifest import parse_manifest, witness_keys, witness_quorum
 
-    manifest = loads(entries[0])["data"]["manifest"]
-    quorum = int(manifest.get("witness_quorum", 0))
+    manifest = parse_manifest(loads(entries[0])["data"]["manifest"])
+    quorum = witness_quorum(manifest)
     if quorum == 0:
         return cps[-1]
-    witnesses = {o["id"]: o["public_key"] for o in manifest.get("observers", [])}
-    for line in entries:
-        e = loads(line)
-        if e["type"] == "observer_accreditation":
-            witnesses.setdefault(e["data"]["observer"]["id"], e["data"]["observer"]["public_key"])
-    parsed = []
-    for line in cosigs:
-        try:
-            parsed.append(Cosignature.from_json(loads(line)))
-        except ValueError:
-            continue
+    parsed_entries = [loads(line) for line in entries]
+    accredited = [
+        e["data"].get("observer") for e in parsed_entries if e["type"] == "observer_accreditation"
+    ]
+    witnesses = witness_keys(manifest, accredited)
+    parsed = parse_cosignatures(cosigs)
     trusted = [cp for cp in cps if len(trusted_by(cp, parsed, witnesses)) >= quorum]
     return trusted[-1] if trusted else None
 

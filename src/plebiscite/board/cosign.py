@@ -106,3 +106,17 @@ def trusted_by(
         for cs in cosignatures
         if cs.about(cp) and witnesses.get(cs.witness) == cs.key and verify_cosignature(cs)
     }
+
+
+def parse_cosignatures(lines: list[bytes]) -> list[Cosignature]:
+    """The well-formed cosignatures among ``lines`` (a malformed one is no cosignature;
+    the verifier's V22 reports it)."""
+    from plebiscite.record.canonical import CanonicalError, loads
+
+    out = []
+    for line in lines:
+        try:
+            out.append(Cosignature.from_json(loads(line)))
+        except (ValueError, CanonicalError):
+            continue
+    return out

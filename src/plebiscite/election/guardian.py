@@ -329,9 +329,8 @@ def close_witness_problem(
     cosignatures: list[bytes] | None,
 ) -> str | None:
     """Why the close checkpoint is not trusted (None when the quorum holds or is 0)."""
-    from plebiscite.board.cosign import Cosignature, trusted_by
-    from plebiscite.record.canonical import loads
-    from plebiscite.record.manifest import observers, witness_quorum
+    from plebiscite.board.cosign import parse_cosignatures, trusted_by
+    from plebiscite.record.manifest import witness_keys, witness_quorum
 
     quorum = witness_quorum(manifest)
     if quorum == 0:
@@ -339,16 +338,9 @@ def close_witness_problem(
     cp = next((c for c in checkpoints or [] if c.size > close_index), None)
     if cp is None:
         return "no checkpoint covers the close entry"
-    witnesses = {k: v["public_key"] for k, v in observers(manifest).items()}
-    for e in entries:
-        if e.type == "observer_accreditation":
-            witnesses.setdefault(e.data["observer"]["id"], e.data["observer"]["public_key"])
-    cosigs = []
-    for line in cosignatures or []:
-        try:
-            cosigs.append(Cosignature.from_json(loads(line)))
-        except ValueError:
-            continue
+    accredited = [e.data.get("observer") for e in entries if e.type == "observer_accreditation"]
+    witnesses = witness_keys(manifest, accredited)
+    cosigs = parse_cosignatures(cosignatures or [])
     got = trusted_by(cp, cosigs, witnesses)
     if len(got) < quorum:
         return (

@@ -335,6 +335,17 @@ def observers(manifest: Manifest) -> dict[str, dict[str, str]]:
     return {str(o["id"]): dict(o) for o in manifest.raw.get("observers", [])}
 
 
+def witness_keys(manifest: Manifest, accredited: Any = ()) -> dict[str, str]:
+    """The witnesses (observer id -> base64 key): declared in the referendum file, then
+    those accredited later (the ``observer`` of each ``observer_accreditation`` entry,
+    in board order; a declared id is never replaced)."""
+    out = {k: v["public_key"] for k, v in observers(manifest).items()}
+    for obs in accredited:
+        if isinstance(obs, dict) and isinstance(obs.get("id"), str):
+            out.setdefault(obs["id"], str(obs.get("public_key")))
+    return out
+
+
 def witness_quorum(manifest: Manifest) -> int:
     return int(manifest.raw.get("witness_quorum", 0))
 

@@ -269,19 +269,12 @@ def referendum_details(ref: Referendum) -> dict[str, Any]:
 
 def _witnessed_by(ref: Referendum, cp: Any) -> int:
     """How many witnesses cosigned the latest checkpoint."""
-    from plebiscite.board.cosign import Cosignature, trusted_by
-    from plebiscite.record.canonical import loads
+    from plebiscite.board.cosign import parse_cosignatures, trusted_by
 
     if cp is None:
         return 0
     witnesses = {k: v["public_key"] for k, v in ref.org.observers().items()}
-    cosigs = []
-    for line in ref.org.cosignatures():
-        try:
-            cosigs.append(Cosignature.from_json(loads(line)))
-        except ValueError:
-            continue
-    return len(trusted_by(cp, cosigs, witnesses))
+    return len(trusted_by(cp, parse_cosignatures(ref.org.cosignatures()), witnesses))
 
 
 def entry_summary(e: dict[str, Any]) -> str:

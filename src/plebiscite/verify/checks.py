@@ -44,6 +44,7 @@ from plebiscite.record.manifest import (
     parse_observer,
     pinned_authority_key,
     pinned_guardian_key,
+    witness_keys,
     witness_quorum,
 )
 from plebiscite.record.protocol import (
@@ -991,12 +992,8 @@ class Verifier:
     # V22 -------------------------------------------------------------------------------
     def witnesses(self) -> dict[str, str]:
         s = self.s
-        out = {k: v["public_key"] for k, v in observers(s.need_manifest()).items()}
-        for _, e in s.of_type("observer_accreditation"):
-            obs = e.data.get("observer")
-            if isinstance(obs, dict) and isinstance(obs.get("id"), str):
-                out.setdefault(obs["id"], str(obs.get("public_key")))
-        return out
+        accredited = [e.data.get("observer") for _, e in s.of_type("observer_accreditation")]
+        return witness_keys(s.need_manifest(), accredited)
 
     def check_v22(self) -> list[str] | None:
         s = self.s
