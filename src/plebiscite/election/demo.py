@@ -186,22 +186,7 @@ def run_demo(
     secrets: dict[str, list[str]] = {"credentials": [], "nonces": [], "guardian": []}
 
     # Key ceremony: three steps, each guardian on "its own machine".
-    ids = guardian_ids(manifest)
-    guardians = [
-        Guardian.create(eid, g.name, gid, i + 1, manifest.quorum) for i, gid in enumerate(ids)
-    ]
-    for gd in guardians:
-        org.accept(sign("guardian_key", gd.key_data(), eid, gd.signing_key))
-    tick("ceremony", 1, 3)
-    keys = org.guardian_key_entries()
-    for gd in guardians:
-        org.accept(sign("guardian_shares", gd.shares_data(keys), eid, gd.signing_key))
-    tick("ceremony", 2, 3)
-    shares = org.guardian_share_entries()
-    for gd in guardians:
-        org.accept(sign("guardian_ready", gd.ready_data(keys, shares), eid, gd.signing_key))
-    tick("ceremony", 3, 3)
-    org.post_context()
+    guardians = play_ceremony(org, tick)
     context, joint_key = org.context()
 
     # Credentials: the authority makes them, publishes only the public lists.
@@ -312,6 +297,31 @@ def run_demo(
         receipts,
         observer_keys,
     )
+
+
+def play_ceremony(org: Organiser, tick: Progress | None = None) -> list[Guardian]:
+    """The key ceremony with every guardian played in this process, each step a signed
+    submission the board checks (as from separate machines); posts the context."""
+    eid, g, m = org.election_id, org.group, org.manifest
+    guardians = [
+        Guardian.create(eid, g.name, gid, i + 1, m.quorum) for i, gid in enumerate(guardian_ids(m))
+    ]
+    for gd in guardians:
+        org.accept(sign("guardian_key", gd.key_data(), eid, gd.signing_key))
+    if tick:
+        tick("ceremony", 1, 3)
+    keys = org.guardian_key_entries()
+    for gd in guardians:
+        org.accept(sign("guardian_shares", gd.shares_data(keys), eid, gd.signing_key))
+    if tick:
+        tick("ceremony", 2, 3)
+    shares = org.guardian_share_entries()
+    for gd in guardians:
+        org.accept(sign("guardian_ready", gd.ready_data(keys, shares), eid, gd.signing_key))
+    if tick:
+        tick("ceremony", 3, 3)
+    org.post_context()
+    return guardians
 
 
 DEMO_OBSERVERS = [

@@ -297,10 +297,11 @@ def simulate(
 
     from plebiscite.election.clock import SimulatedClock
     from plebiscite.election.credentials import credential_list_data
-    from plebiscite.election.guardian import Guardian, decrypt_from_board
+    from plebiscite.election.demo import play_ceremony
+    from plebiscite.election.guardian import decrypt_from_board
     from plebiscite.election.organiser import Organiser, OrganiserError
     from plebiscite.record.entries import sign
-    from plebiscite.record.manifest import guardian_ids, parse_manifest
+    from plebiscite.record.manifest import parse_manifest
 
     started = time.perf_counter()
     raw = prepare(voters, regions, group, workers, manifest_raw)
@@ -318,19 +319,7 @@ def simulate(
         eid, g = org.election_id, org.group
 
         # Key ceremony (a handful of entries: the ordinary, checked path).
-        ids = guardian_ids(manifest)
-        guardians = [
-            Guardian.create(eid, g.name, gid, i + 1, manifest.quorum) for i, gid in enumerate(ids)
-        ]
-        for gd in guardians:
-            org.accept(sign("guardian_key", gd.key_data(), eid, gd.signing_key))
-        keys = org.guardian_key_entries()
-        for gd in guardians:
-            org.accept(sign("guardian_shares", gd.shares_data(keys), eid, gd.signing_key))
-        shares = org.guardian_share_entries()
-        for gd in guardians:
-            org.accept(sign("guardian_ready", gd.ready_data(keys, shares), eid, gd.signing_key))
-        org.post_context()
+        guardians = play_ceremony(org)
         context, joint_key = org.context()
 
         sizes = split_voters(voters, region_ids)

@@ -14,10 +14,10 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from plebiscite.election.credentials import credential_list_data, new_credential, public_credential
+from plebiscite.election.demo import play_ceremony
 from plebiscite.election.guardian import Guardian, decrypt_from_board
 from plebiscite.election.keys import key_from_seed, seed_of, write_secret_json
 from plebiscite.record.entries import format_time, sign
-from plebiscite.record.manifest import guardian_ids
 from plebiscite.server.registry import Referendum, Registry
 
 
@@ -38,22 +38,11 @@ def create_demo(
     credential). Refuses a referendum file that pins keys the demo cannot hold."""
     ref = registry.create(demo_manifest(raw))
     org = ref.org
-    eid, g, m = org.election_id, org.group, org.manifest
+    eid, m = org.election_id, org.manifest
     demo = ref.folder / "demo"
     demo.mkdir()
-    guardians = [
-        Guardian.create(eid, g.name, gid, i + 1, m.quorum) for i, gid in enumerate(guardian_ids(m))
-    ]
-    for gd in guardians:
-        org.accept(sign("guardian_key", gd.key_data(), eid, gd.signing_key))
-    keys = org.guardian_key_entries()
-    for gd in guardians:
-        org.accept(sign("guardian_shares", gd.shares_data(keys), eid, gd.signing_key))
-    shares = org.guardian_share_entries()
-    for gd in guardians:
-        org.accept(sign("guardian_ready", gd.ready_data(keys, shares), eid, gd.signing_key))
+    for gd in play_ceremony(org):
         write_secret_json(demo / f"{gd.guardian}.state", gd.to_json())
-    org.post_context()
 
     ca = Ed25519PrivateKey.generate()
     write_secret_json(
