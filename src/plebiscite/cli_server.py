@@ -41,6 +41,9 @@ def serve_command(
     secure_cookies: bool = typer.Option(
         False, "--secure-cookies", help="Mark the session cookie Secure (serve behind HTTPS)."
     ),
+    signin_limit: int = typer.Option(
+        10, "--signin-limit", min=1, help="Sign-in attempts allowed per client address per minute."
+    ),
     demo_voters: Path | None = typer.Option(
         None,
         "--demo-voters",
@@ -75,7 +78,7 @@ def serve_command(
         typer.echo(f"admin token (also in {token_file}): {token}", err=True)
     if demo:
         _start_demo(registry, raw, demo_count, demo_voters, host, port)
-    _run(registry, demo, host, port, secure_cookies)
+    _run(registry, demo, host, port, secure_cookies, signin_limit)
 
 
 def _start_demo(
@@ -110,12 +113,12 @@ def _start_demo(
     typer.echo("", err=True)
 
 
-def _run(registry: Any, demo: bool, host: str, port: int, secure: bool) -> None:
+def _run(registry: Any, demo: bool, host: str, port: int, secure: bool, signin_limit: int) -> None:
     import uvicorn
 
     from plebiscite.server.app import create_app
 
-    app = create_app(registry, demo=demo, secure_cookies=secure)
+    app = create_app(registry, demo=demo, secure_cookies=secure, signin_limit=signin_limit)
     typer.echo(f"plebiscite serving on http://{host}:{port}/", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 

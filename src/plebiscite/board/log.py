@@ -70,6 +70,7 @@ class Board:
         self._lock = threading.RLock()
         self._bind_identity()
         self._tree = MerkleTree(store.leaf_hashes())
+        self._latest: Checkpoint | None = None
         self._check_checkpoints()
 
     # -- start-up -----------------------------------------------------------------------
@@ -103,6 +104,7 @@ class Board:
                 )
             if self._tree.root(cp.size) != cp.root:
                 raise ValueError(f"stored checkpoint {n} does not match the stored entries")
+            self._latest = cp
 
     # -- identity -----------------------------------------------------------------------
 
@@ -184,6 +186,7 @@ class Board:
         with self._lock:
             cp = sign_checkpoint(self._key, self._origin, self._tree.size, self._tree.root(), time)
             self._store.add_checkpoint(encode_checkpoint(cp))
+            self._latest = cp
             return cp
 
     def checkpoints(self) -> list[Checkpoint]:
@@ -191,6 +194,6 @@ class Board:
         return [_decode_checkpoint(raw) for raw in self._store.checkpoints()]
 
     def latest_checkpoint(self) -> Checkpoint | None:
-        """Most recent checkpoint, or None if none was issued."""
-        raws = self._store.checkpoints()
-        return _decode_checkpoint(raws[-1]) if raws else None
+        """Most recent checkpoint, or None if none was issued (kept in memory: this
+        board is its store's only writer, so no read is needed)."""
+        return self._latest

@@ -74,6 +74,7 @@ class Organiser:
         self._entries: list[Entry] = []
         self._creds: dict[str, set[str]] = {}
         self._codes: set[str] = set()
+        self._types: set[str] = set()
         for raw in self.board.entries():
             self._remember(parse_entry(raw))
         if not self._entries or self._entries[0].type != "referendum":
@@ -126,6 +127,7 @@ class Organiser:
 
     def _remember(self, entry: Entry) -> None:
         self._entries.append(entry)
+        self._types.add(entry.type)
         if entry.type == "credential_list":
             self._creds[str(entry.data["region"])] = set(entry.data["credentials"])
         elif entry.type in ("ballot", "challenged_ballot"):
@@ -144,7 +146,7 @@ class Organiser:
         return ((i, e) for i, e in enumerate(self._entries) if e.type == type_)
 
     def has(self, type_: str) -> bool:
-        return any(True for _ in self.of_type(type_))
+        return type_ in self._types
 
     def now(self) -> str:
         return format_time(self.clock.now())
