@@ -196,6 +196,21 @@ def _open_before_a_credential_list(outcome: DemoOutcome, path: Path) -> None:
     rec.save()
 
 
+@case("V05")
+def _dispute_signed_by_a_stranger(outcome: DemoOutcome, path: Path) -> None:
+    # A dispute counts only from a listed credential or a witness's key.
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from plebiscite.record.entries import sign
+
+    rec = Rec(outcome, path)
+    data = {"region": None, "about": "other", "receipt": None, "check": None, "evidence": "x"}
+    stranger = Ed25519PrivateKey.generate()
+    last = rec.entries[-1].time
+    rec.entries.append(sign("dispute", data, tl.election_id(outcome), stranger).at(last))
+    rec.save()
+
+
 @case("V06")
 def _open_with_a_malformed_booth_digest(outcome: DemoOutcome, path: Path) -> None:
     rec = Rec(outcome, path)

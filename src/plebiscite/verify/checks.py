@@ -339,6 +339,7 @@ class Verifier:
         ca_keys = {ce.signer for _, ce in s.of_type("credential_list")}
         if ca_pinned is None and len(ca_keys) > 1:
             problems.append("credential lists are signed by different keys")
+        dispute_signers: set[str] | None = None  # computed at the first dispute
         for i, e in enumerate(s.entries):
             if e is None:
                 continue
@@ -367,11 +368,12 @@ class Verifier:
                 expected = e.data.get("credential")
             elif e.type == "dispute":
                 # A voter signs with a listed credential, an observer with its key.
-                allowed = set(self.witnesses().values())
-                for _, cl in s.of_type("credential_list"):
-                    if isinstance(cl.data.get("credentials"), list):
-                        allowed |= {str(c) for c in cl.data["credentials"]}
-                expected = e.signer if e.signer in allowed else None
+                if dispute_signers is None:
+                    dispute_signers = set(self.witnesses().values())
+                    for _, cl in s.of_type("credential_list"):
+                        if isinstance(cl.data.get("credentials"), list):
+                            dispute_signers |= {str(c) for c in cl.data["credentials"]}
+                expected = e.signer if e.signer in dispute_signers else None
             else:  # pragma: no cover - closed set
                 expected = None
             if expected is None or e.signer != expected:
