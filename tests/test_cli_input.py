@@ -37,6 +37,7 @@ BAD_MANIFESTS = [
         "greater than max",
     ),
     (_with(rule={"majority": 1.5}), "rule.majority"),
+    (_with(regions=[{"id": "x", "name": "X", "questions": [["status"]]}]), "unknown question"),
     (_with(title=""), "title"),
 ]
 

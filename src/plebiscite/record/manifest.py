@@ -185,7 +185,7 @@ def parse_manifest(data: Any) -> Manifest:
             raise ManifestError(f"{w}.questions: expected a non-empty list of question ids")
         qs = tuple(ro["questions"])
         for q in qs:
-            if q not in questions:
+            if not isinstance(q, str) or q not in questions:
                 raise ManifestError(f"{w}.questions: unknown question {q!r}")
         if len(set(qs)) != len(qs):
             raise ManifestError(f"{w}.questions: duplicate question")
