@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -9,6 +10,12 @@ from pathlib import Path
 import pytest
 
 from plebiscite.election.demo import DemoOutcome, run_demo
+
+# Secret files sealed during the tests use scrypt's cheap test cost (election/keys.py);
+# subprocesses (the live server) inherit it.
+os.environ.setdefault("PLEBISCITE_KDF_COST", "test")
+# The passphrase run_cli gives every command, as a role would through the environment.
+TEST_PASSPHRASE = "correct horse battery staple"
 
 
 @pytest.fixture(scope="session")
@@ -31,18 +38,27 @@ def record_copy(demo_outcome: DemoOutcome, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def run_cli() -> Callable[..., tuple[int, str, str]]:
-    """Run the CLI in-process; returns (exit code, stdout, stderr)."""
+    """Run the CLI in-process, with PLEBISCITE_PASSPHRASE set (so the keys the commands
+    make are sealed); returns (exit code, stdout, stderr)."""
     from typer.testing import CliRunner
 
     from plebiscite.cli import app
 
+    env = {"PLEBISCITE_PASSPHRASE": TEST_PASSPHRASE}
+
     def run(*args: str) -> tuple[int, str, str]:
-        result = CliRunner().invoke(app, [str(a) for a in args])
+        result = CliRunner().invoke(app, [str(a) for a in args], env=env)
         if result.exception and not isinstance(result.exception, SystemExit):
             raise result.exception
         return result.exit_code, result.stdout, result.stderr
 
     return run
+
+
+@pytest.fixture
+def role_passphrase() -> str:
+    """The passphrase ``run_cli`` gives the commands (to open what they sealed)."""
+    return TEST_PASSPHRASE
 
 
 def _free_port() -> int:

@@ -279,3 +279,111 @@ def other_element(g: Group, text: str) -> str:
 
 def indices_of(entries: Sequence[Entry], type_: str) -> list[int]:
     return [i for i, e in enumerate(entries) if e.type == type_]
+
+
+# --- restating what follows a change (issue 7's known attacks) ----------------------------
+
+
+def recount(
+    outcome: DemoOutcome, entries: Sequence[Entry], tally: dict[str, Any] | None = None
+) -> list[Entry]:
+    """After ballots were added, removed or changed: the close, tally, decryption shares
+    and result restated as a colluding organiser and guardians would. The tally is the
+    product of the counted ballots (or ``tally``, the data of another tally entry), the
+    guardians that decrypted before decrypt it afresh, with valid proofs, and the result
+    holds the counts their shares give; each entry re-signed by its party. What is left
+    for the verifier to catch is the attack itself."""
+    from plebiscite.crypto import threshold
+    from plebiscite.election.tally import compute_tally, tally_to_json
+
+    out = fix_indices(outcome, entries)
+    tallies = indices_of(out, "tally")
+    if not tallies:
+        return out
+    g, m = group(outcome), outcome.organiser.manifest
+    ti = tallies[0]
+    data = tally_to_json(compute_tally(g, m, out)) if tally is None else tally
+    out[ti] = resign_as_owner(outcome, out[ti], data)
+    cts = {
+        r: {q: {s: codec.ct_from_json(g, c) for s, c in sl.items()} for q, sl in qs.items()}
+        for r, qs in data["regions"].items()
+    }
+    ctx = bytes.fromhex(out[indices_of(out, "election_context")[0]].data["context_hash"])
+    by_id = {gd.guardian: gd for gd in outcome.guardians}
+    shares: dict[str, Any] = {}
+    for i in indices_of(out, "decryption_share"):
+        gid = str(out[i].data["guardian"])
+        d = by_id[gid].decryption_data(ctx, cts, ti)
+        out[i] = resign_as_owner(outcome, out[i], d)
+        shares[gid] = d["shares"]
+    for i in indices_of(out, "result"):
+        used = list(out[i].data["guardians"])
+        present = [by_id[u].index for u in used]
+        lam = {u: threshold.lagrange_at_zero(g, by_id[u].index, present) for u in used}
+        bound = 2 * len(indices_of(out, "ballot")) + 2
+        counts: dict[str, Any] = {}
+        for r, qs in cts.items():
+            for q, sl in qs.items():
+                for s, ct in sl.items():
+                    combined = g.prod(
+                        g.pow(codec.element(g, shares[u][r][q][s]["share"]), lam[u]) for u in used
+                    )
+                    counts.setdefault(r, {}).setdefault(q, {})[s] = g.dlog(
+                        g.div(ct.beta, combined), bound
+                    )
+        d = {"tally_index": ti, "guardians": used, "counts": counts}
+        out[i] = resign_as_owner(outcome, out[i], d)
+    return out
+
+
+def encrypt_ballot_with_nonces(
+    g: Group,
+    manifest: Any,
+    context: bytes,
+    key: Any,
+    region: str,
+    choices: dict[str, list[str]],
+    credential: str,
+    nonces: dict[str, list[int]],
+) -> dict[str, Any]:
+    """A ballot's data as the booth makes it, but with the ciphertexts' nonces given
+    (``nonces[question]``, one per slot) instead of drawn: what a booth that reuses
+    randomness produces. The proofs are valid; the data is not signed."""
+    from plebiscite.crypto.elgamal import encrypt
+    from plebiscite.crypto.proofs import prove_range
+    from plebiscite.record import protocol as p
+
+    answers, for_code = [], []
+    for q in manifest.region_questions(region):
+        chosen = list(choices.get(q.id, []))
+        rs, cts, slots = nonces[q.id], [], []
+        for slot, r in zip(q.slots, rs, strict=True):
+            v = 1 if slot in chosen else 0
+            ct = encrypt(g, key, v, r)
+            bind = p.option_bind(credential, region, q.id, slot)
+            proof = prove_range(g, p.TAG_OPTION, context, key, ct, r, v, [0, 1], bind)
+            cts.append(ct)
+            slots.append({**codec.ct_to_json(ct), "proof": codec.range_to_json(g, proof)})
+        total = p.question_total(g, q, cts)
+        r_total = sum(r * (q.max if s == "blank" else 1) for r, s in zip(rs, q.slots, strict=True))
+        qproof = prove_range(
+            g,
+            p.TAG_QUESTION,
+            context,
+            key,
+            total,
+            r_total % g.q,
+            p.question_total_value(q, chosen),
+            p.question_values(q),
+            p.question_bind(credential, region, q.id),
+        )
+        answers.append(
+            {"question": q.id, "choices": slots, "proof": codec.range_to_json(g, qproof)}
+        )
+        for_code.append((q.id, cts))
+    return {
+        "region": region,
+        "credential": credential,
+        "answers": answers,
+        "tracking_code": p.tracking_code(context, region, for_code),
+    }

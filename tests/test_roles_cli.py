@@ -183,7 +183,7 @@ def test_separate_roles_end_to_end(run_cli, tmp_path: Path) -> None:
     assert {c["id"]: c["status"] for c in rep["checks"]}["V20"] == "passed"
 
 
-def test_pinned_keys_are_enforced(run_cli, tmp_path: Path) -> None:
+def test_pinned_keys_are_enforced(run_cli, tmp_path: Path, role_passphrase: str) -> None:
     def ok(*args: object) -> str:
         code, out, err = run_cli(*args)
         assert code == 0, (args, out, err)
@@ -221,11 +221,12 @@ def test_pinned_keys_are_enforced(run_cli, tmp_path: Path) -> None:
     # With g2's key posing as g1 (built with the library), the board refuses it.
     from plebiscite.election.boardview import load_board
     from plebiscite.election.guardian import Guardian
-    from plebiscite.election.keys import key_from_seed
+    from plebiscite.election.keys import Passphrase, key_from_seed, read_secret_json
     from plebiscite.record.entries import sign
 
     view = load_board(rec)
-    g2key = key_from_seed(json.loads((tmp_path / "g2.id").read_text())["signing_key"])
+    g2id = read_secret_json(tmp_path / "g2.id", Passphrase.given(role_passphrase))
+    g2key = key_from_seed(g2id["signing_key"])
     fake = Guardian.create(view.election_id, view.group.name, "g1", 1, 2, g2key)
     sub = sign("guardian_key", fake.key_data(), view.election_id, g2key)
     (tmp_path / "k1.json").write_text(json.dumps(sub.to_json()))

@@ -35,6 +35,18 @@ STATE_OPT = typer.Option(
     ..., "--state", help="This guardian's secret state file (keep it private)."
 )
 OUT_OPT = typer.Option(..., "--out", help="Where to write the signed submission for the organiser.")
+PASSPHRASE_OPT = typer.Option(
+    None,
+    "--passphrase-file",
+    help="Read the passphrase of the secret files from this file "
+    "(else PLEBISCITE_PASSPHRASE, else a prompt, only on a terminal).",
+)
+PLAINTEXT_OPT = typer.Option(
+    False,
+    "--insecure-plaintext",
+    help="Write the new secret file unencrypted (throwaway keys only); "
+    "by default it is sealed under the passphrase.",
+)
 
 
 def _err(message: str, code: int = 2) -> NoReturn:
@@ -42,12 +54,51 @@ def _err(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _organiser(data: Path) -> Any:
+def _passphrase(file: Path | None) -> Any:
+    from plebiscite.election.keys import Passphrase
+
+    return Passphrase(file)
+
+
+def _new_secret(file: Path | None, insecure: bool) -> Any:
+    """The passphrase a new secret file is sealed under (asked for now, twice when typed,
+    before any work), or None with --insecure-plaintext."""
+    return None if insecure else _require(_passphrase(file))
+
+
+def _require(pp: Any) -> Any:
+    from plebiscite.election.keys import SecretFileError
+
+    try:
+        pp.get("the new secret file", confirm=True)
+    except SecretFileError as exc:
+        _secret_err(exc)
+    return pp
+
+
+def _secret_err(exc: Exception) -> NoReturn:
+    from plebiscite.election.keys import NO_PASSPHRASE
+
+    hint = " (or --insecure-plaintext to write it unencrypted)" if str(exc) == NO_PASSPHRASE else ""
+    _err(f"{exc}{hint}")
+
+
+def _read_secret(path: Path, passphrase: Any) -> dict[str, Any]:
+    from plebiscite.election.keys import SecretFileError, read_secret_json
+
+    try:
+        return read_secret_json(path, passphrase)
+    except SecretFileError as exc:
+        _err(str(exc))
+
+
+def _organiser(data: Path, passphrase_file: Path | None = None) -> Any:
+    from plebiscite.election.keys import SecretFileError
     from plebiscite.election.organiser import Organiser, OrganiserError
 
     try:
-        return Organiser(data)
-    except OrganiserError as exc:
+        return Organiser(data, passphrase=_passphrase(passphrase_file))
+    except (OrganiserError, SecretFileError) as exc:
         _err(str(exc))
 
 
@@ -85,16 +136,23 @@ def _step(fn: Any, *args: Any) -> Any:
 def organiser_init(
     manifest: Path = typer.Option(..., "--manifest", help="The referendum file (JSON)."),
     data: Path = DATA_OPT,
+    passphrase_file: Path | None = PASSPHRASE_OPT,
+    insecure_plaintext: bool = PLAINTEXT_OPT,
 ) -> None:
-    """Create the board for a referendum; prints the election id."""
+    """Create the board for a referendum; prints the election id. The board's signing
+    key is sealed under the passphrase."""
     from plebiscite.cli import _load_manifest
+    from plebiscite.election.keys import SecretFileError
     from plebiscite.election.organiser import Organiser, OrganiserError
 
     raw = _load_manifest(manifest)
+    pp = None if insecure_plaintext else _passphrase(passphrase_file)
     try:
-        org = Organiser.init(data, raw)
+        org = Organiser.init(data, raw, passphrase=pp, plaintext="--insecure-plaintext")
     except OrganiserError as exc:
         _err(str(exc))
+    except SecretFileError as exc:
+        _secret_err(exc)
     typer.echo(org.election_id)
 
 
@@ -121,11 +179,12 @@ def organiser_accept(
         ..., help="Submission files from guardians, the credential authority or voters."
     ),
     data: Path = DATA_OPT,
+    passphrase_file: Path | None = PASSPHRASE_OPT,
 ) -> None:
     """Check and append signed submissions; print one receipt (JSON) per line on stdout."""
     from plebiscite.election.intake import Rejected
 
-    org = _organiser(data)
+    org = _organiser(data, passphrase_file)
     failed = 0
     for f in files:
         for sub in _read_submissions(f):
@@ -141,17 +200,17 @@ def organiser_accept(
 
 
 @organiser_app.command("context")
-def organiser_context(data: Path = DATA_OPT) -> None:
+def organiser_context(data: Path = DATA_OPT, passphrase_file: Path | None = PASSPHRASE_OPT) -> None:
     """After the ceremony: post the joint key and context hash."""
-    org = _organiser(data)
+    org = _organiser(data, passphrase_file)
     d = _step(org.post_context)
     typer.echo(json.dumps(d, sort_keys=True))
 
 
 @organiser_app.command("open")
-def organiser_open(data: Path = DATA_OPT) -> None:
+def organiser_open(data: Path = DATA_OPT, passphrase_file: Path | None = PASSPHRASE_OPT) -> None:
     """Open voting (needs the election context and a credential list per region)."""
-    org = _organiser(data)
+    org = _organiser(data, passphrase_file)
     typer.echo(_step(org.open))
 
 
@@ -161,25 +220,26 @@ def organiser_close(
     early: bool = typer.Option(
         False, "--early", help="Close before the referendum's closing time."
     ),
+    passphrase_file: Path | None = PASSPHRASE_OPT,
 ) -> None:
     """Close voting: no ballot is accepted after the close entry."""
-    org = _organiser(data)
+    org = _organiser(data, passphrase_file)
     if not early and org.clock.now() < org.manifest.closes:
         _err(f"the referendum closes at {org.manifest.raw['closes']}; use --early to close now")
     typer.echo(_step(org.close))
 
 
 @organiser_app.command("tally")
-def organiser_tally(data: Path = DATA_OPT) -> None:
+def organiser_tally(data: Path = DATA_OPT, passphrase_file: Path | None = PASSPHRASE_OPT) -> None:
     """Post the encrypted tally: the product of the last ballot of each credential."""
-    org = _organiser(data)
+    org = _organiser(data, passphrase_file)
     typer.echo(_step(org.tally))
 
 
 @organiser_app.command("result")
-def organiser_result(data: Path = DATA_OPT) -> None:
+def organiser_result(data: Path = DATA_OPT, passphrase_file: Path | None = PASSPHRASE_OPT) -> None:
     """Combine a quorum of decryption shares and post the result."""
-    org = _organiser(data)
+    org = _organiser(data, passphrase_file)
     d = _step(org.result)
     typer.echo(json.dumps(d["counts"], indent=1, sort_keys=True))
 
@@ -188,9 +248,10 @@ def organiser_result(data: Path = DATA_OPT) -> None:
 def organiser_publish(
     data: Path = DATA_OPT,
     record: Path = typer.Option(..., "--record", help="Folder to publish the record into."),
+    passphrase_file: Path | None = PASSPHRASE_OPT,
 ) -> None:
     """Write the record: entries.jsonl and checkpoints.jsonl (after a fresh checkpoint)."""
-    org = _organiser(data)
+    org = _organiser(data, passphrase_file)
     org.publish(record)
     typer.echo(str(record))
 
@@ -203,22 +264,21 @@ def organiser_accredit(
         "--observer",
         help="The observer (JSON: id, name, kind, jurisdiction, public_key from 'observe keygen').",
     ),
+    passphrase_file: Path | None = PASSPHRASE_OPT,
 ) -> None:
     """Accredit an observer after set-up: a board entry (the referendum file is hashed
     into the election id and never changes)."""
     from plebiscite.cli import _load_json
 
-    org = _organiser(data)
+    org = _organiser(data, passphrase_file)
     typer.echo(_step(org.accredit, _load_json(observer, "observer file")))
 
 
 @organiser_app.command("status")
-def organiser_status(data: Path = DATA_OPT) -> None:
+def organiser_status(data: Path = DATA_OPT, passphrase_file: Path | None = PASSPHRASE_OPT) -> None:
     """Show where the referendum stands and what is missing."""
-    org = _organiser(data)
-    counts: dict[str, int] = {}
-    for e in org.entries():
-        counts[e.type] = counts.get(e.type, 0) + 1
+    org = _organiser(data, passphrase_file)
+    counts = org.counts()
     typer.echo(f"election {org.election_id}")
     typer.echo(f"title    {org.manifest.title}")
     for t, n in counts.items():
@@ -228,28 +288,46 @@ def organiser_status(data: Path = DATA_OPT) -> None:
 # --- guardian --------------------------------------------------------------------------
 
 
-def _load_guardian(state: Path) -> Any:
+GUARDIAN_STATE = "plebiscite guardian secret state"
+
+
+def _load_guardian(state: Path, passphrase: Any) -> tuple[Any, str | None]:
+    """The guardian, and why its state is unencrypted (None when it is sealed: it is
+    saved again as it was read)."""
     from plebiscite.election.guardian import Guardian
+    from plebiscite.election.keys import NO_REASON, SecretFileError, is_sealed, load_secret_file
 
     try:
-        return Guardian.from_json(json.loads(state.read_text()))
+        sealed = is_sealed(load_secret_file(state))
+        d = _read_secret(state, passphrase)
+        return Guardian.from_json(d), None if sealed else str(d.get("unencrypted", NO_REASON))
     except FileNotFoundError:
         _err(f"{state}: no guardian state (run 'plebiscite guardian keygen' first)")
+    except SecretFileError as exc:
+        _err(str(exc))
     except (ValueError, KeyError, TypeError) as exc:
         _err(f"{state}: not a guardian state file ({exc})")
 
 
-def _save_guardian(state: Path, g: Any) -> None:
-    from plebiscite.election.keys import write_secret_json
+def _save_guardian(state: Path, g: Any, passphrase: Any, plaintext: str | None) -> None:
+    """Seal the state under ``passphrase``, or (``plaintext`` given) write it unencrypted."""
+    from plebiscite.election.keys import SecretFileError, write_secret_json
 
-    write_secret_json(state, g.to_json())
+    data = {**g.to_json(), "kind": GUARDIAN_STATE}
+    try:
+        if plaintext is not None:
+            write_secret_json(state, data, plaintext=plaintext)
+        else:
+            write_secret_json(state, data, passphrase)
+    except SecretFileError as exc:
+        _err(str(exc))
 
 
-def _read_signing_key(path: Path) -> Any:
+def _read_signing_key(path: Path, passphrase: Any) -> Any:
     from plebiscite.election.keys import key_from_seed
 
     try:
-        return key_from_seed(json.loads(path.read_text())["signing_key"])
+        return key_from_seed(_read_secret(path, passphrase)["signing_key"])
     except FileNotFoundError:
         _err(f"{path}: no such key file")
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -259,20 +337,32 @@ def _read_signing_key(path: Path) -> Any:
 @guardian_app.command("identity")
 def guardian_identity(
     out: Path = typer.Option(..., "--out", help="Where to write this guardian's signing key."),
+    passphrase_file: Path | None = PASSPHRASE_OPT,
+    insecure_plaintext: bool = PLAINTEXT_OPT,
 ) -> None:
-    """Before the referendum exists: make this guardian's signing key and print its
-    public key, for the organiser to pin in guardians.members."""
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    from plebiscite.election.keys import seed_of, write_secret_json
-    from plebiscite.record.entries import key_to_b64
-
+    """Before the referendum exists: make this guardian's signing key (sealed under the
+    passphrase) and print its public key, for the organiser to pin in guardians.members."""
     if out.exists():
         _err(f"{out} exists: refusing to overwrite a key")
+    pp = _new_secret(passphrase_file, insecure_plaintext)
+    typer.echo(_new_signing_key(out, "plebiscite guardian signing key", pp))
+
+
+def _new_signing_key(out: Path, kind: str, passphrase: Any) -> str:
+    """Write a new Ed25519 key (sealed, or unencrypted without a passphrase); returns
+    its public key."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from plebiscite.election.keys import SecretFileError, seed_of, write_secret_json
+    from plebiscite.record.entries import key_to_b64
+
     key = Ed25519PrivateKey.generate()
-    kind = "plebiscite guardian signing key (UNENCRYPTED)"
-    write_secret_json(out, {"kind": kind, "signing_key": seed_of(key)})
-    typer.echo(key_to_b64(key))
+    data = {"kind": kind, "signing_key": seed_of(key)}
+    try:
+        write_secret_json(out, data, passphrase, plaintext="--insecure-plaintext")
+    except SecretFileError as exc:
+        _err(str(exc))
+    return key_to_b64(key)
 
 
 @guardian_app.command("keygen")
@@ -288,8 +378,11 @@ def guardian_keygen(
         "--signing-key",
         help="This guardian's key from 'guardian identity' (needed when the file pins it).",
     ),
+    passphrase_file: Path | None = PASSPHRASE_OPT,
+    insecure_plaintext: bool = PLAINTEXT_OPT,
 ) -> None:
-    """Step 1: make this guardian's polynomial, commitments and proofs."""
+    """Step 1: make this guardian's polynomial, commitments and proofs; the secrets go
+    to the state file, sealed under the passphrase."""
     from plebiscite.election.guardian import Guardian
     from plebiscite.record.entries import key_to_b64, sign
     from plebiscite.record.manifest import guardian_ids, pinned_guardian_key
@@ -300,10 +393,13 @@ def guardian_keygen(
         _err(f"--id: {guardian_id!r} is not a guardian of this referendum ({', '.join(ids)})")
     if state.exists():
         _err(f"{state} exists: refusing to overwrite a guardian's secrets")
-    key = _read_signing_key(signing_key) if signing_key else None
+    pp = _passphrase(passphrase_file)
+    key = _read_signing_key(signing_key, pp) if signing_key else None
     pinned = pinned_guardian_key(view.manifest, guardian_id)
     if pinned and (key is None or key_to_b64(key) != pinned):
         _err(f"the referendum pins {guardian_id}'s key: pass that key with --signing-key")
+    if not insecure_plaintext:
+        _require(pp)
     g = Guardian.create(
         view.election_id,
         view.group.name,
@@ -312,21 +408,24 @@ def guardian_keygen(
         view.manifest.quorum,
         key,
     )
-    _save_guardian(state, g)
+    _save_guardian(state, g, pp, "--insecure-plaintext" if insecure_plaintext else None)
     _write_json(out, sign("guardian_key", g.key_data(), view.election_id, g.signing_key).to_json())
     typer.echo(f"guardian {guardian_id}: key posted to {out}; secrets in {state}", err=True)
 
 
 @guardian_app.command("shares")
 def guardian_shares(
-    record: Path = RECORD_OPT, state: Path = STATE_OPT, out: Path = OUT_OPT
+    record: Path = RECORD_OPT,
+    state: Path = STATE_OPT,
+    out: Path = OUT_OPT,
+    passphrase_file: Path | None = PASSPHRASE_OPT,
 ) -> None:
     """Step 2: check the other guardians' keys, encrypt a share to each."""
     from plebiscite.election.guardian import CeremonyError
     from plebiscite.record.entries import sign
 
     view = _board(record)
-    g = _load_guardian(state)
+    g, _ = _load_guardian(state, _passphrase(passphrase_file))
     keys = [e.data for e in view.of_type("guardian_key")]
     if len(keys) != view.manifest.guardian_count:
         _err(f"{len(keys)} of {view.manifest.guardian_count} guardians have posted keys; wait")
@@ -338,13 +437,19 @@ def guardian_shares(
 
 
 @guardian_app.command("ready")
-def guardian_ready(record: Path = RECORD_OPT, state: Path = STATE_OPT, out: Path = OUT_OPT) -> None:
+def guardian_ready(
+    record: Path = RECORD_OPT,
+    state: Path = STATE_OPT,
+    out: Path = OUT_OPT,
+    passphrase_file: Path | None = PASSPHRASE_OPT,
+) -> None:
     """Step 3: check the shares received, form this guardian's key share, prove it."""
     from plebiscite.election.guardian import CeremonyError
     from plebiscite.record.entries import sign
 
     view = _board(record)
-    g = _load_guardian(state)
+    pp = _passphrase(passphrase_file)
+    g, plaintext = _load_guardian(state, pp)
     keys = [e.data for e in view.of_type("guardian_key")]
     shares = [e.data for e in view.of_type("guardian_shares")]
     if len(shares) != view.manifest.guardian_count:
@@ -353,20 +458,23 @@ def guardian_ready(record: Path = RECORD_OPT, state: Path = STATE_OPT, out: Path
         data = g.ready_data(keys, shares)
     except CeremonyError as exc:
         _err(str(exc))
-    _save_guardian(state, g)
+    _save_guardian(state, g, pp, plaintext)
     _write_json(out, sign("guardian_ready", data, view.election_id, g.signing_key).to_json())
 
 
 @guardian_app.command("decrypt")
 def guardian_decrypt(
-    record: Path = RECORD_OPT, state: Path = STATE_OPT, out: Path = OUT_OPT
+    record: Path = RECORD_OPT,
+    state: Path = STATE_OPT,
+    out: Path = OUT_OPT,
+    passphrase_file: Path | None = PASSPHRASE_OPT,
 ) -> None:
     """Step 4: recompute the tally from the board, check it, then decrypt it (only it)."""
     from plebiscite.election.guardian import CeremonyError, decrypt_from_board
     from plebiscite.record.entries import sign
 
     view = _board(record)
-    g = _load_guardian(state)
+    g, _ = _load_guardian(state, _passphrase(passphrase_file))
     if g.election_id != view.election_id:
         _err("this guardian state belongs to another referendum")
     try:
@@ -382,21 +490,15 @@ def guardian_decrypt(
 @credentials_app.command("keygen")
 def credentials_keygen(
     out: Path = typer.Option(..., "--out", help="Where to write the authority's signing key."),
+    passphrase_file: Path | None = PASSPHRASE_OPT,
+    insecure_plaintext: bool = PLAINTEXT_OPT,
 ) -> None:
-    """Create the credential authority's signing key; prints its public key."""
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    from plebiscite.election.keys import seed_of, write_secret_json
-    from plebiscite.record.entries import key_to_b64
-
+    """Create the credential authority's signing key (sealed under the passphrase);
+    prints its public key."""
     if out.exists():
         _err(f"{out} exists: refusing to overwrite a key")
-    key = Ed25519PrivateKey.generate()
-    write_secret_json(
-        out,
-        {"kind": "plebiscite credential authority key (UNENCRYPTED)", "signing_key": seed_of(key)},
-    )
-    typer.echo(key_to_b64(key))
+    pp = _new_secret(passphrase_file, insecure_plaintext)
+    typer.echo(_new_signing_key(out, "plebiscite credential authority key", pp))
 
 
 @credentials_app.command("generate")
@@ -414,6 +516,7 @@ def credentials_generate(
         help="Where to write voter,region,credential (private: hand each voter theirs).",
     ),
     out: Path = OUT_OPT,
+    passphrase_file: Path | None = PASSPHRASE_OPT,
 ) -> None:
     """Make one credential per voter of the roll; write the secrets, and the signed
     public lists (one per region) for the board."""
@@ -425,7 +528,7 @@ def credentials_generate(
     from plebiscite.record.entries import sign
 
     view = _board(record)
-    ca = _read_signing_key(key)
+    ca = _read_signing_key(key, _passphrase(passphrase_file))
     try:
         with roll.open(newline="", encoding="utf-8") as f:
             rows = list(csv.DictReader(f))

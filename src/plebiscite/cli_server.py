@@ -49,10 +49,37 @@ def serve_command(
         "--demo-voters",
         help="With --demo: write every demo voter as CSV region,code,credential.",
     ),
+    passphrase_file: Path | None = typer.Option(
+        None,
+        "--passphrase-file",
+        help="Read the passphrase sealing the board keys and server secrets from this file "
+        "(else PLEBISCITE_PASSPHRASE, else a prompt, only on a terminal; "
+        "optional with --demo).",
+    ),
+    insecure_plaintext: bool = typer.Option(
+        False,
+        "--insecure-plaintext",
+        help="Keep new board keys and server secrets unencrypted (throwaway servers only).",
+    ),
+    cast_queue: int = typer.Option(
+        2048,
+        "--cast-queue",
+        min=1,
+        help="Ballots that may wait for the board per referendum; beyond, casts get 503 "
+        "with Retry-After (back-pressure) and nothing is accepted.",
+    ),
+    cast_batch: int = typer.Option(
+        256,
+        "--cast-batch",
+        min=1,
+        help="Most ballots committed together (one transaction and one checkpoint).",
+    ),
 ) -> None:
-    """Run the web server (API, booth and pages); restarting on the same --data resumes."""
+    """Run the web server (API, booth and pages); restarting on the same --data resumes.
+    The board keys are sealed under the passphrase (the demo's, without one, are not)."""
     if database is not None and not database.startswith(("postgresql://", "postgres://")):
         _err("--database: expected a postgresql:// URL (default: SQLite files under --data)")
+    from plebiscite.election.keys import NO_PASSPHRASE, Passphrase, SecretFileError
     from plebiscite.server.registry import Registry
 
     raw = None
@@ -62,8 +89,23 @@ def serve_command(
         from plebiscite.cli import _load_manifest
 
         raw = _load_manifest(manifest)
+    source = Passphrase(passphrase_file)
+    pp: Passphrase | None = source
+    reason = "--insecure-plaintext"
+    if insecure_plaintext:
+        pp = None
+    elif demo and not source.available():  # the demo never prompts
+        pp, reason = None, "demo key"
+    else:
+        try:  # asked for once, now; twice when typed for a new data folder
+            source.get(str(data), confirm=not (data / "server.json").exists())
+        except SecretFileError as exc:
+            hint = " (or --insecure-plaintext)" if str(exc) == NO_PASSPHRASE else ""
+            _err(f"{exc}{hint}")
     try:
-        registry = Registry(data, database=database)
+        registry = Registry(data, database=database, passphrase=pp, plaintext=reason)
+    except SecretFileError as exc:
+        _err(str(exc))
     except (OSError, ValueError) as exc:
         _err(f"{data}: cannot use this data folder ({exc})")
     except Exception as exc:  # the database driver's own errors (unreachable, refused)
@@ -78,7 +120,7 @@ def serve_command(
         typer.echo(f"admin token (also in {token_file}): {token}", err=True)
     if demo:
         _start_demo(registry, raw, demo_count, demo_voters, host, port)
-    _run(registry, demo, host, port, secure_cookies, signin_limit)
+    _run(registry, demo, host, port, secure_cookies, signin_limit, cast_queue, cast_batch)
 
 
 def _start_demo(
@@ -113,12 +155,28 @@ def _start_demo(
     typer.echo("", err=True)
 
 
-def _run(registry: Any, demo: bool, host: str, port: int, secure: bool, signin_limit: int) -> None:
+def _run(
+    registry: Any,
+    demo: bool,
+    host: str,
+    port: int,
+    secure: bool,
+    signin_limit: int,
+    cast_queue: int,
+    cast_batch: int,
+) -> None:
     import uvicorn
 
     from plebiscite.server.app import create_app
 
-    app = create_app(registry, demo=demo, secure_cookies=secure, signin_limit=signin_limit)
+    app = create_app(
+        registry,
+        demo=demo,
+        secure_cookies=secure,
+        signin_limit=signin_limit,
+        cast_queue_limit=cast_queue,
+        cast_batch=cast_batch,
+    )
     typer.echo(f"plebiscite serving on http://{host}:{port}/", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 

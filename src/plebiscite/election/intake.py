@@ -159,23 +159,54 @@ def _voting_open(org: Organiser, what: str) -> None:
 
 
 def _ballot_context(org: Organiser) -> BallotContext:
-    ctx, jk = org.context()
-    return BallotContext(org.group.name, org.manifest.raw, ctx.hex(), jk.hex())
+    return org.ballot_context()
+
+
+def precheck_ballot(org: Organiser, sub: Submission) -> None:
+    """The checks of a ballot that need no lock: its form, its signature with its own
+    credential, and its proofs. They depend only on the election context, which never
+    changes once posted, so the server runs them in the request's thread before the
+    ballot joins the queue; ``check_ballot_on_board`` does the rest under the lock."""
+    if sub.type != "ballot" or not isinstance(sub.data, dict):
+        raise Rejected("only ballots are cast here")
+    if not org.has("open"):
+        raise Rejected("ballot: voting has not opened")
+    if not verify_entry_signature(sub.at(""), org.election_id):
+        raise Rejected("ballot: missing or invalid signature")
+    try:
+        _ballot_alone(org, sub)
+    except (EntryError, GroupError, KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, Rejected):
+            raise
+        raise Rejected(f"ballot: malformed ({exc})") from exc
+
+
+def _ballot_alone(org: Organiser, sub: Submission) -> None:
+    d = sub.data
+    if sub.signer != d.get("credential"):
+        raise Rejected("ballot: not signed with its own credential")
+    found = check_ballot(_ballot_context(org), -1, d)
+    if found:
+        raise Rejected(f"ballot: {found[0].message}")
+
+
+def check_ballot_on_board(org: Organiser, sub: Submission, batch_codes: set[str]) -> None:
+    """The checks of a prechecked ballot against the board's state (call under the
+    referendum's lock): the phase and window, the credential on its region's list, and
+    a tracking code seen neither on the board nor earlier in ``batch_codes``."""
+    _voting_open(org, "ballot")
+    d = sub.data
+    if d.get("credential") not in org.credentials(d.get("region")):
+        raise Rejected("ballot: credential not on the list of its region")
+    code = d["tracking_code"]
+    if code in org.tracking_codes() or code in batch_codes:
+        raise Rejected("ballot: this tracking code is already on the board (replayed ballot?)")
 
 
 def _ballot(org: Organiser, sub: Submission) -> None:
     _voting_open(org, "ballot")
-    d = sub.data
-    if sub.signer != d.get("credential"):
-        raise Rejected("ballot: not signed with its own credential")
-    region = d.get("region")
-    if d.get("credential") not in org.credentials(region):
-        raise Rejected("ballot: credential not on the list of its region")
-    found = check_ballot(_ballot_context(org), -1, d)
-    if found:
-        raise Rejected(f"ballot: {found[0].message}")
-    if d["tracking_code"] in org.tracking_codes():
-        raise Rejected("ballot: this tracking code is already on the board (replayed ballot?)")
+    _ballot_alone(org, sub)
+    check_ballot_on_board(org, sub, set())
 
 
 def _challenged(org: Organiser, sub: Submission) -> None:

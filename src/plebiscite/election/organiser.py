@@ -7,7 +7,7 @@ board's signing key; nothing else.
 
 from __future__ import annotations
 
-import json
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,12 +22,20 @@ from plebiscite.board.store import Store, open_store
 from plebiscite.crypto import threshold
 from plebiscite.crypto.group import Element, Group, get_group
 from plebiscite.election.clock import Clock
-from plebiscite.election.keys import key_from_seed, seed_of, write_secret_json
+from plebiscite.election.keys import (
+    NO_REASON,
+    Passphrase,
+    key_from_seed,
+    read_secret_json,
+    seed_of,
+    write_secret_json,
+)
 from plebiscite.election.tally import (
+    TallyError,
     TallyResult,
     check_posted_tally,
     combine_shares,
-    compute_tally,
+    tally_ballots,
     tally_to_json,
 )
 from plebiscite.record import codec
@@ -49,6 +57,7 @@ from plebiscite.record.manifest import (
     parse_manifest,
 )
 from plebiscite.record.protocol import context_hash
+from plebiscite.verify.ballots import BallotContext
 
 BOARD_DB = "board.sqlite"
 BOARD_KEY = "board-key.json"
@@ -60,26 +69,36 @@ class OrganiserError(RuntimeError):
 
 
 class Organiser:
-    def __init__(self, data_dir: Path, clock: Clock | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, clock: Clock | None = None, passphrase: Passphrase | None = None
+    ) -> None:
+        """Open the board in ``data_dir``; a sealed board key needs ``passphrase``
+        (raises ``keys.SecretFileError`` without it, or with the wrong one)."""
         self.data_dir = Path(data_dir)
         keyfile = self.data_dir / BOARD_KEY
         if not keyfile.exists():
             raise OrganiserError(f"{self.data_dir} holds no referendum (no {BOARD_KEY})")
-        meta = json.loads(keyfile.read_text())
+        meta = read_secret_json(keyfile, passphrase)
         self.key: Ed25519PrivateKey = key_from_seed(meta["signing_key"])
         self.origin: str = meta["origin"]
         self.clock = clock or Clock()
         self.database: str | None = meta.get("database")
         self.board = Board(_store(self.data_dir, self.database, self.origin), self.key, self.origin)
-        self._entries: list[Entry] = []
+        # Ballots are most of a national board: their entries stay in the store (read
+        # back on demand); memory keeps only what the checks need to find them.
+        self._entries: list[Entry | None] = []
+        self._by_type: dict[str, list[int]] = {}
         self._creds: dict[str, set[str]] = {}
-        self._codes: set[str] = set()
-        self._types: set[str] = set()
+        self._codes: dict[str, int] = {}
+        self._last: dict[str, int] = {}
+        self._ballot_credentials: list[str] = []  # in the order of _by_type["ballot"]
+        self._ballot_context: BallotContext | None = None
         for raw in self.board.entries():
             self._remember(parse_entry(raw))
-        if not self._entries or self._entries[0].type != "referendum":
+        first = self._entries[0] if self._entries else None
+        if first is None or first.type != "referendum":
             raise OrganiserError("the board does not start with a referendum entry")
-        ref = self._entries[0].data
+        ref = first.data
         self.manifest: Manifest = parse_manifest(ref["manifest"])
         self.election_id = election_id_of(ref)
         self.group: Group = get_group(self.manifest.group)
@@ -91,9 +110,13 @@ class Organiser:
         manifest_raw: dict[str, Any],
         clock: Clock | None = None,
         database: str | None = None,
+        passphrase: Passphrase | None = None,
+        plaintext: str = NO_REASON,
     ) -> Organiser:
         """Create the board; ``database`` (a ``postgresql://`` URL) keeps it in PostgreSQL
-        instead of ``board.sqlite`` in the data folder (the key stays in the folder)."""
+        instead of ``board.sqlite`` in the data folder (the key stays in the folder). The
+        board key is sealed under ``passphrase``; without one it is written unencrypted,
+        saying why (``plaintext``: the demos)."""
         manifest = parse_manifest(manifest_raw)
         problems = jurisdiction_problems(manifest)
         if problems:
@@ -108,11 +131,13 @@ class Organiser:
         write_secret_json(
             data_dir / BOARD_KEY,
             {
-                "kind": "plebiscite board signing key (UNENCRYPTED)",
+                "kind": "plebiscite board signing key",
                 "signing_key": seed_of(key),
                 "origin": origin,
                 "database": database,
             },
+            passphrase,
+            plaintext=plaintext,
         )
         clock = clock or Clock()
         board = Board(_store(data_dir, database, origin), key, origin)
@@ -121,32 +146,93 @@ class Organiser:
         board.append(entry.to_bytes())
         board.checkpoint(format_time(clock.now()))
         board.store.close()
-        return cls(data_dir, clock)
+        return cls(data_dir, clock, passphrase)
 
     # -- reading ----------------------------------------------------------------------
 
     def _remember(self, entry: Entry) -> None:
+        index = len(self._entries)
+        self._by_type.setdefault(entry.type, []).append(index)
+        if entry.type in ("ballot", "challenged_ballot"):
+            self._entries.append(None)
+            self._codes[str(entry.data["tracking_code"])] = index
+            if entry.type == "ballot":
+                credential = sys.intern(str(entry.data["credential"]))
+                self._last[credential] = index
+                self._ballot_credentials.append(credential)
+            return
         self._entries.append(entry)
-        self._types.add(entry.type)
         if entry.type == "credential_list":
             self._creds[str(entry.data["region"])] = set(entry.data["credentials"])
-        elif entry.type in ("ballot", "challenged_ballot"):
-            self._codes.add(str(entry.data["tracking_code"]))
 
     def credentials(self, region: object) -> set[str]:
         return self._creds.get(region, set()) if isinstance(region, str) else set()
 
-    def tracking_codes(self) -> set[str]:
+    def tracking_codes(self) -> dict[str, int]:
+        """Tracking code -> index of the (challenged) ballot that carries it."""
         return self._codes
 
     def entries(self) -> list[Entry]:
-        return list(self._entries)
+        """Every entry (ballots read back from the store): for small boards and tests;
+        use ``iter_entries`` on a large one."""
+        return list(self.iter_entries())
+
+    def iter_entries(self) -> Iterator[Entry]:
+        """Every entry in log order, streamed from the store where not kept in memory."""
+        for i, raw in enumerate(self.board.entries(0, len(self._entries))):
+            kept = self._entries[i]
+            yield kept if kept is not None else parse_entry(raw)
+
+    def last_ballot(self, credential: str) -> int | None:
+        """Index of the credential's last ballot on the board (the one that counts)."""
+        return self._last.get(credential)
+
+    def entry(self, index: int) -> Entry:
+        kept = self._entries[index]
+        return kept if kept is not None else parse_entry(self.board.entry(index))
+
+    @property
+    def size(self) -> int:
+        return len(self._entries)
+
+    def ballot_context(self) -> BallotContext:
+        """What checking a ballot needs (built once: the context never changes once
+        posted; raises ``OrganiserError`` before the key ceremony ends)."""
+        if self._ballot_context is None:
+            ctx, jk = self.context()
+            self._ballot_context = BallotContext(
+                self.group.name, self.manifest.raw, ctx.hex(), jk.hex()
+            )
+        return self._ballot_context
+
+    def same_ballot(self, sub: Submission) -> int | None:
+        """The index of a ballot on the board identical to ``sub`` (same data, signer and
+        signature): a retry of a ballot already accepted, answered with its receipt."""
+        code = sub.data.get("tracking_code") if isinstance(sub.data, dict) else None
+        index = self._codes.get(code) if isinstance(code, str) else None
+        if index is None:
+            return None
+        e = self.entry(index)
+        same = (e.type, e.data, e.signer, e.signature) == (
+            sub.type,
+            sub.data,
+            sub.signer,
+            sub.signature,
+        )
+        return index if same else None
 
     def of_type(self, type_: str) -> Iterator[tuple[int, Entry]]:
-        return ((i, e) for i, e in enumerate(self._entries) if e.type == type_)
+        return ((i, self.entry(i)) for i in self._by_type.get(type_, []))
+
+    def counts(self) -> dict[str, int]:
+        """How many entries of each type, in the order the types first appeared."""
+        return {t: len(ix) for t, ix in self._by_type.items()}
+
+    def count(self, type_: str) -> int:
+        return len(self._by_type.get(type_, []))
 
     def has(self, type_: str) -> bool:
-        return type_ in self._types
+        return type_ in self._by_type
 
     def now(self) -> str:
         return format_time(self.clock.now())
@@ -154,21 +240,27 @@ class Organiser:
     # -- writing ----------------------------------------------------------------------
 
     def append(self, sub: Submission, checkpoint: bool = True) -> int:
-        entry = sub.at(self.now())
-        index = self.board.append(entry.to_bytes())
-        self._remember(entry)
-        if checkpoint:
-            self.board.checkpoint(self.now())
-        return index
+        return self._append([sub], checkpoint)[0][0]
 
     def append_many(self, subs: list[Submission]) -> list[int]:
+        return [i for i, _ in self._append(subs, True)]
+
+    def _append(self, subs: list[Submission], checkpoint: bool) -> list[tuple[int, Entry]]:
         now = self.now()
         entries = [s.at(now) for s in subs]
         idx = self.board.append_many([e.to_bytes() for e in entries])
         for e in entries:
             self._remember(e)
-        self.board.checkpoint(self.now())
-        return idx
+        if checkpoint:
+            self.board.checkpoint(self.now())
+        return list(zip(idx, entries, strict=True))
+
+    def append_batch(self, subs: list[Submission]) -> list[dict[str, Any]]:
+        """Append checked submissions in one durable transaction, sign one checkpoint
+        for the batch, and return each one's receipt under it (group commit)."""
+        if not subs:
+            return []
+        return [self.receipt(i, e) for i, e in self._append(subs, True)]
 
     def accept(self, sub: Submission) -> dict[str, Any]:
         """Check a submission from a guardian, the credential authority or a voter,
@@ -176,16 +268,16 @@ class Organiser:
         from plebiscite.election.intake import check_submission
 
         check_submission(self, sub)
-        index = self.append(sub)
-        return self.receipt(index)
+        [(index, entry)] = self._append([sub], True)
+        return self.receipt(index, entry)
 
-    def receipt(self, index: int) -> dict[str, Any]:
+    def receipt(self, index: int, entry: Entry | None = None) -> dict[str, Any]:
         """Proof that entry ``index`` is on the board: the latest checkpoint and the
         entry's inclusion proof under it."""
         cp = self.board.latest_checkpoint()
         if cp is None or cp.size <= index:
             cp = self.checkpoint()
-        entry = self._entries[index]
+        entry = entry or self.entry(index)
         return {
             "election_id": self.election_id,
             "type": entry.type,
@@ -284,13 +376,13 @@ class Organiser:
             raise OrganiserError("cannot close: the referendum was never opened")
         if self.has("close"):
             raise OrganiserError("the referendum is already closed")
-        ballots = sum(1 for _ in self.of_type("ballot"))
+        ballots = self.count("ballot")
         return self.post("close", {"ballots": ballots, "size": self.board.size})
 
     def tally(self) -> int:
         if self.has("tally"):
             raise OrganiserError("the tally is already posted")
-        tr = compute_tally(self.group, self.manifest, self._entries)
+        tr = self.tally_result()
         return self.post("tally", tally_to_json(tr))
 
     def posted_tally(self) -> tuple[int, dict[str, Any]]:
@@ -303,7 +395,7 @@ class Organiser:
         if self.has("result"):
             raise OrganiserError("the result is already posted")
         tally_index, posted = self.posted_tally()
-        tr = compute_tally(self.group, self.manifest, self._entries)
+        tr = self.tally_result()
         check_posted_tally(tr, posted)
         index_of = {d["guardian"]: int(d["index"]) for d in self.guardian_key_entries()}
         shares = {
@@ -327,7 +419,26 @@ class Organiser:
         return data
 
     def tally_result(self) -> TallyResult:
-        return compute_tally(self.group, self.manifest, self._entries)
+        """The encrypted tally: the last ballot of each credential between open and
+        close, streamed from the store (only the counted ballots are decoded)."""
+        if not self.has("close"):
+            raise TallyError("the referendum is not closed yet: no close entry on the board")
+        close_index = self._by_type["close"][0]
+        open_index = self._by_type.get("open", [close_index])[0]
+        last: dict[str, int] = {}
+        for i, credential in zip(
+            self._by_type.get("ballot", []), self._ballot_credentials, strict=True
+        ):
+            if open_index < i < close_index:
+                last[credential] = i
+        counted = set(last.values())
+
+        def ballots() -> Iterator[dict[str, Any]]:
+            for i, raw in enumerate(self.board.entries(0, close_index)):
+                if i in counted:
+                    yield parse_entry(raw).data
+
+        return tally_ballots(self.group, self.manifest, close_index, ballots())
 
     # -- publication ------------------------------------------------------------------
 

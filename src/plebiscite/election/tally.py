@@ -3,7 +3,7 @@ organiser's own tally entry, by each guardian before it decrypts anything."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,13 @@ def compute_tally(group: Group, manifest: Manifest, entries: Sequence[Entry]) ->
             opened = True
         elif e.type == "ballot" and opened:
             last[str(e.data["credential"])] = e.data
+    return tally_ballots(group, manifest, close_index, last.values())
+
+
+def tally_ballots(
+    group: Group, manifest: Manifest, close_index: int, ballots: Iterable[dict[str, Any]]
+) -> TallyResult:
+    """Multiply the given counted ballots' ciphertexts, slot by slot, per region."""
     tally: Tally = {
         r: {
             q.id: {s: Ciphertext(group.identity(), group.identity()) for s in q.slots}
@@ -49,7 +56,7 @@ def compute_tally(group: Group, manifest: Manifest, entries: Sequence[Entry]) ->
         for r in manifest.regions
     }
     counted = dict.fromkeys(manifest.regions, 0)
-    for ballot in last.values():
+    for ballot in ballots:
         region = ballot["region"]
         counted[region] += 1
         for answer in ballot["answers"]:

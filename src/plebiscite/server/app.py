@@ -6,6 +6,7 @@ acknowledged (receipt returned) only once it is durably on the board.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import csv
 import io
@@ -18,6 +19,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
@@ -26,13 +28,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from plebiscite import __version__
 from plebiscite.board.merkle import leaf_hash
-from plebiscite.election.intake import Rejected
+from plebiscite.election.intake import Rejected, precheck_ballot
 from plebiscite.election.organiser import OrganiserError
 from plebiscite.election.tally import TallyError
 from plebiscite.record.canonical import canonical_bytes
 from plebiscite.record.entries import Submission
+from plebiscite.server.castqueue import BATCH_LIMIT, QUEUE_LIMIT, Busy, CastQueue, Unavailable
 from plebiscite.server.registry import Referendum, Registry
-from plebiscite.server.voters import VoterError
+from plebiscite.server.voters import Voter, VoterError
 
 SESSION_COOKIE = "plebiscite_session"
 STATIC = Path(__file__).parent / "static"
@@ -100,6 +103,36 @@ class RateLimiter:
             return True
 
 
+class SecurityHeaders:
+    """Adds the security headers to every HTTP response. A plain ASGI middleware: it
+    only rewrites the start message, so a request costs no extra task or stream (as
+    Starlette's ``BaseHTTPMiddleware`` would, on the cast path too)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.headers = [
+            (b"content-security-policy", _csp().encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"no-referrer"),
+            (b"x-frame-options", b"DENY"),
+            (b"cross-origin-opener-policy", b"same-origin"),
+        ]
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [h for h in self.headers if h[0] not in names]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def _csp() -> str:
     return (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -109,7 +142,13 @@ def _csp() -> str:
 
 
 def create_app(
-    registry: Registry, *, demo: bool = False, secure_cookies: bool = False, signin_limit: int = 10
+    registry: Registry,
+    *,
+    demo: bool = False,
+    secure_cookies: bool = False,
+    signin_limit: int = 10,
+    cast_queue_limit: int = QUEUE_LIMIT,
+    cast_batch: int = BATCH_LIMIT,
 ) -> FastAPI:
     stop = threading.Event()
 
@@ -119,6 +158,8 @@ def create_app(
         worker.start()
         yield
         stop.set()
+        for q in list(app.state.cast_queues.values()):
+            q.stop()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -149,15 +190,7 @@ def create_app(
     app.openapi = openapi  # type: ignore[method-assign]
     limiter = RateLimiter(signin_limit, 60.0)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        response.headers["Content-Security-Policy"] = _csp()
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        return response
+    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -217,7 +250,7 @@ def create_app(
             "id": ref.id,
             "election_id": org.election_id,
             "manifest": org.manifest.raw,
-            "board_key": org.entries()[0].data["board_key"],
+            "board_key": org.entry(0).data["board_key"],
             "origin": org.origin,
             "context": ctx,
             "stage": ref.stage(),
@@ -265,36 +298,65 @@ def create_app(
         response.delete_cookie(SESSION_COOKIE, path="/")
         return {"status": "signed out"}
 
-    @app.post("/api/referendums/{rid}/ballots", tags=["voter"])
-    def cast_ballot(
+    @app.post(
+        "/api/referendums/{rid}/ballots",
+        tags=["voter"],
+        responses={503: {"model": ErrorOut, "description": "Busy: retry after a moment"}},
+    )
+    async def cast_ballot(
         body: SubmissionIn,
         request: Request,
         x_csrf_token: str | None = Header(default=None),
         ref: Referendum = Depends(referendum),
     ) -> dict[str, Any]:
         """Cast a signed ballot (signed in, with the CSRF token); returns the receipt once
-        the ballot is durably on the board."""
-        session = ref.voters.session(request.cookies.get(SESSION_COOKIE))
+        the ballot is durably on the board. A 503 with ``Retry-After`` means the board's
+        queue is full and nothing was accepted: send the same ballot again."""
+        token = request.cookies.get(SESSION_COOKIE)
+        sub = body.submission()
+        voter = await anyio.to_thread.run_sync(precheck, ref, token, x_csrf_token, sub)
+        try:
+            future = casts(ref).submit(voter, sub)
+        except Busy as exc:
+            raise HTTPException(503, str(exc), headers={"Retry-After": "1"}) from exc
+        try:
+            return await asyncio.wrap_future(future)
+        except VoterError as exc:
+            raise HTTPException(403, str(exc)) from exc
+        except (Rejected, OrganiserError) as exc:
+            raise refused(exc, 422) from exc
+        except Unavailable as exc:
+            raise HTTPException(503, str(exc), headers={"Retry-After": "1"}) from exc
+
+    def precheck(ref: Referendum, token: str | None, csrf: str | None, sub: Submission) -> Voter:
+        """What a cast needs checked before it queues (no lock): the session, the
+        CSRF token, the region, the signature and the proofs."""
+        session = ref.voters.session(token)
         if session is None:
             raise HTTPException(401, "sign in first")
-        if not x_csrf_token or x_csrf_token != session.csrf:
+        if not csrf or csrf != session.csrf:
             raise HTTPException(403, "missing or wrong X-CSRF-Token")
-        sub = body.submission()
         if sub.type != "ballot":
             raise HTTPException(422, "only ballots are cast here")
         if sub.data.get("region") != session.voter.region:
             raise HTTPException(403, f"you vote in region {session.voter.region!r}")
-        credential = sub.data.get("credential")
-        with ref.lock:
-            try:
-                ref.voters.check_binding(session.voter, str(credential))
-                receipt = ref.org.accept(sub)
-            except VoterError as exc:
-                raise HTTPException(403, str(exc)) from exc
-            except (Rejected, OrganiserError) as exc:
-                raise refused(exc, 422) from exc
-            ref.voters.bind(session.voter, str(credential))
-        return receipt
+        try:
+            precheck_ballot(ref.org, sub)
+        except (Rejected, OrganiserError) as exc:
+            raise refused(exc, 422) from exc
+        return session.voter
+
+    cast_queues: dict[str, CastQueue] = {}
+    cast_queues_lock = threading.Lock()
+
+    def casts(ref: Referendum) -> CastQueue:
+        with cast_queues_lock:
+            q = cast_queues.get(ref.id)
+            if q is None:
+                q = cast_queues[ref.id] = CastQueue(ref, cast_queue_limit, cast_batch)
+            return q
+
+    app.state.cast_queues = cast_queues
 
     @app.post("/api/referendums/{rid}/challenges", tags=["voter"])
     def post_challenge(body: SubmissionIn, ref: Referendum = Depends(referendum)) -> dict[str, Any]:
@@ -420,15 +482,14 @@ def create_app(
         receipt under the latest checkpoint, and whether it is the last of its credential."""
         if len(code) != 64 or any(c not in "0123456789abcdef" for c in code):
             raise HTTPException(422, "a tracking code is 64 lowercase hex digits")
-        for i, e in enumerate(ref.org.entries()):
-            if e.type in ("ballot", "challenged_ballot") and e.data.get("tracking_code") == code:
-                receipt = ref.org.receipt(i)
-                superseded = e.type == "ballot" and any(
-                    x.type == "ballot" and x.data.get("credential") == e.data.get("credential")
-                    for x in ref.org.entries()[i + 1 :]
-                )
-                return {**receipt, "superseded": superseded}
-        raise HTTPException(404, "no ballot with this tracking code")
+        with ref.lock:
+            i = ref.org.tracking_codes().get(code)
+            if i is None:
+                raise HTTPException(404, "no ballot with this tracking code")
+            e = ref.org.entry(i)
+            receipt = ref.org.receipt(i)
+            superseded = e.type == "ballot" and ref.org.last_ballot(e.data["credential"]) != i
+        return {**receipt, "superseded": superseded}
 
     @app.get("/api/referendums/{rid}/results", tags=["public"])
     def results(ref: Referendum = Depends(referendum)) -> dict[str, Any]:

@@ -1,12 +1,13 @@
 """``plebiscite serve --demo``: one process plays every role, through the same functions
-the separate roles use. The demo's keys are kept UNENCRYPTED under ``<referendum>/demo/``
-so that a restarted demo server can still decrypt; a real referendum never does this.
+the separate roles use. The demo guardians' and authority's keys are kept unencrypted
+under ``<referendum>/demo/`` (each file says so: ``"unencrypted": "demo key"``) so that a
+restarted demo server can still decrypt; a real referendum never does this. The board
+key is sealed when the server has a passphrase, like any other.
 """
 
 from __future__ import annotations
 
 import csv
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from plebiscite.election.credentials import credential_list_data, new_credential, public_credential
 from plebiscite.election.demo import play_ceremony
 from plebiscite.election.guardian import Guardian, decrypt_from_board
-from plebiscite.election.keys import key_from_seed, seed_of, write_secret_json
+from plebiscite.election.keys import key_from_seed, read_secret_json, seed_of, write_secret_json
 from plebiscite.record.entries import format_time, sign
 from plebiscite.server.registry import Referendum, Registry
+
+DEMO_KEY = "demo key"
 
 
 def demo_manifest(raw: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
@@ -42,11 +45,13 @@ def create_demo(
     demo = ref.folder / "demo"
     demo.mkdir()
     for gd in play_ceremony(org):
-        write_secret_json(demo / f"{gd.guardian}.state", gd.to_json())
+        write_secret_json(demo / f"{gd.guardian}.state", gd.to_json(), plaintext=DEMO_KEY)
 
     ca = Ed25519PrivateKey.generate()
     write_secret_json(
-        demo / "authority.key", {"kind": "demo (UNENCRYPTED)", "signing_key": seed_of(ca)}
+        demo / "authority.key",
+        {"kind": "demo credential authority key", "signing_key": seed_of(ca)},
+        plaintext=DEMO_KEY,
     )
     voters: list[dict[str, str]] = []
     for region in m.regions:
@@ -93,7 +98,7 @@ def finish_demo(ref: Referendum) -> dict[str, Any]:
         states = sorted(demo.glob("*.state"))
         entries = org.entries()
         for path in states[: org.manifest.quorum]:
-            gd = Guardian.from_json(json.loads(path.read_text()))
+            gd = Guardian.from_json(read_secret_json(path))
             if any(
                 e.data.get("guardian") == gd.guardian for _, e in org.of_type("decryption_share")
             ):
@@ -112,7 +117,7 @@ def finish_demo(ref: Referendum) -> dict[str, Any]:
 
 
 def authority_key(ref: Referendum) -> Ed25519PrivateKey:
-    d = json.loads((ref.folder / "demo" / "authority.key").read_text())
+    d = read_secret_json(ref.folder / "demo" / "authority.key")
     return key_from_seed(d["signing_key"])
 
 

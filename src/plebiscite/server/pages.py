@@ -258,7 +258,7 @@ def referendum_details(ref: Referendum) -> dict[str, Any]:
         "rule": raw.get("rule") or {},
         "checkpoint": cp.to_json() if cp else None,
         "checkpoint_time": show_time(cp.time) if cp else "",
-        "board_key": org.entries()[0].data["board_key"],
+        "board_key": org.entry(0).data["board_key"],
         "origin": org.origin,
         "context": context,
         "booth_files": booth_files,
@@ -555,14 +555,10 @@ def mount_pages(app: FastAPI, registry: Registry) -> None:
         def page(req: Request, ref: Referendum) -> Response:
             found = None
             clean = code.strip().lower()
-            if clean:
-                for i, e in enumerate(ref.org.entries()):
-                    if (
-                        e.type in ("ballot", "challenged_ballot")
-                        and e.data.get("tracking_code") == clean
-                    ):
-                        found = {"index": i, "type": e.type, "time": show_time(e.time)}
-                        break
+            i = ref.org.tracking_codes().get(clean) if clean else None
+            if i is not None:
+                e = ref.org.entry(i)
+                found = {"index": i, "type": e.type, "time": show_time(e.time)}
             return render(
                 req,
                 "track.html",
@@ -576,13 +572,13 @@ def mount_pages(app: FastAPI, registry: Registry) -> None:
     @app.get("/r/{rid}/board", response_class=HTMLResponse, include_in_schema=False)
     def board_page(request: Request, rid: str, start: int | None = Query(None, ge=0)) -> Response:
         def page(req: Request, ref: Referendum) -> Response:
-            entries = ref.org.entries()
-            size = len(entries)
+            org = ref.org
+            size = org.size
             last_page = max(0, (size - 1) // BOARD_PAGE * BOARD_PAGE)
             first = last_page if start is None else min(start, last_page)
             shown = []
             for i in range(first, min(size, first + BOARD_PAGE)):
-                e = entries[i].to_json()
+                e = org.entry(i).to_json()
                 shown.append(
                     {
                         "index": i,

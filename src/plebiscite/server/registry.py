@@ -8,6 +8,10 @@ Layout of the server's data folder::
     DATA/referendums/<id>/voters.sqlite  sign-in codes (as HMACs) and sessions
     DATA/referendums/<id>/demo/          demo only: the guardians' and the authority's keys
 
+The board keys and ``server.json`` are sealed under the server's passphrase when it has
+one (``serve --passphrase-file``, ``PLEBISCITE_PASSPHRASE``); without one (the demo, or
+``--insecure-plaintext``) they are plain and say why.
+
 Every write to a board goes through its referendum's lock, so the board's state in
 memory and on disk never diverge; reads of the durable board need no lock.
 """
@@ -16,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import os
 import secrets
 import threading
@@ -24,17 +27,24 @@ from pathlib import Path
 from typing import Any
 
 from plebiscite.election.clock import Clock
-from plebiscite.election.keys import write_secret_json
+from plebiscite.election.keys import NO_REASON, Passphrase, read_secret_json, write_secret_json
 from plebiscite.election.organiser import Organiser
 from plebiscite.server.voters import VoterDB
 
 
 class Referendum:
-    def __init__(self, rid: str, folder: Path, secret: bytes, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        rid: str,
+        folder: Path,
+        secret: bytes,
+        clock: Clock | None = None,
+        passphrase: Passphrase | None = None,
+    ) -> None:
         self.id = rid
         self.folder = folder
         self.lock = threading.RLock()
-        self.org = Organiser(folder, clock)
+        self.org = Organiser(folder, clock, passphrase)
         self.voters = VoterDB(folder / "voters.sqlite", secret)
 
     @property
@@ -59,21 +69,45 @@ class Referendum:
 
 
 class Registry:
-    def __init__(self, data: Path, clock: Clock | None = None, database: str | None = None) -> None:
+    def __init__(
+        self,
+        data: Path,
+        clock: Clock | None = None,
+        database: str | None = None,
+        passphrase: Passphrase | None = None,
+        plaintext: str = NO_REASON,
+    ) -> None:
+        """Open (or start) a server's data folder. With ``passphrase`` the keys are
+        sealed; without, new keys are written unencrypted saying why (``plaintext``).
+        Raises ``keys.SecretFileError`` for a sealed file it cannot open."""
         self.data = Path(data)
         self.clock = clock
         self.database = database
+        self.passphrase = passphrase
+        self.plaintext = plaintext
         (self.data / "referendums").mkdir(parents=True, exist_ok=True)
         conf = self.data / "server.json"
         if not conf.exists():
-            write_secret_json(conf, {"secret": base64.b64encode(secrets.token_bytes(32)).decode()})
-        self.config: dict[str, Any] = json.loads(conf.read_text())
+            self._write_config(
+                {
+                    "kind": "plebiscite server secrets",
+                    "secret": base64.b64encode(secrets.token_bytes(32)).decode(),
+                }
+            )
+        self.config: dict[str, Any] = read_secret_json(conf, passphrase)
         self.secret = base64.b64decode(self.config["secret"])
         self.lock = threading.Lock()
         self.referendums: dict[str, Referendum] = {}
         for folder in sorted((self.data / "referendums").iterdir()):
             if (folder / "board-key.json").exists():
-                self.referendums[folder.name] = Referendum(folder.name, folder, self.secret, clock)
+                self.referendums[folder.name] = Referendum(
+                    folder.name, folder, self.secret, clock, passphrase
+                )
+
+    def _write_config(self, config: dict[str, Any]) -> None:
+        write_secret_json(
+            self.data / "server.json", config, self.passphrase, plaintext=self.plaintext
+        )
 
     # -- admin token ------------------------------------------------------------------
 
@@ -81,7 +115,8 @@ class Registry:
         """Make a new admin token (its hash is kept); returns the token once."""
         token = secrets.token_urlsafe(24)
         self.config["admin_token_sha256"] = hashlib.sha256(token.encode()).hexdigest()
-        write_secret_json(self.data / "server.json", self.config)
+        self.config.pop("unencrypted", None)
+        self._write_config(self.config)
         return token
 
     def has_admin_token(self) -> bool:
@@ -101,12 +136,14 @@ class Registry:
         with self.lock:
             tmp = Path(tempfile.mkdtemp(prefix=".new-", dir=self.data / "referendums"))
             os.rmdir(tmp)
-            org = Organiser.init(tmp, manifest, self.clock, self.database)
+            org = Organiser.init(
+                tmp, manifest, self.clock, self.database, self.passphrase, self.plaintext
+            )
             rid = org.election_id[:16]
             org.close_store()
             folder = self.data / "referendums" / rid
             os.replace(tmp, folder)
-            ref = Referendum(rid, folder, self.secret, self.clock)
+            ref = Referendum(rid, folder, self.secret, self.clock, self.passphrase)
             self.referendums[rid] = ref
             return ref
 

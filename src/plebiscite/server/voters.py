@@ -144,9 +144,18 @@ class VoterDB:
                 (hashlib.sha256(token.encode()).digest(),),
             )
 
-    def check_binding(self, voter: Voter, credential: str) -> None:
+    def check_binding(
+        self,
+        voter: Voter,
+        credential: str,
+        pending: dict[int, str] | None = None,
+        pending_by_credential: dict[str, int] | None = None,
+    ) -> None:
         """Refuse a credential other than the one this sign-in first voted with, or one
-        another sign-in already used."""
+        another sign-in already used. ``pending`` holds the binds of the batch being
+        committed (voter id -> credential, and the reverse), which count as made."""
+        pending = pending or {}
+        by_credential = pending_by_credential or {}
         with self._lock:
             row = self._db.execute(
                 "SELECT credential FROM voters WHERE id = ?", (voter.id,)
@@ -154,17 +163,31 @@ class VoterDB:
             other = self._db.execute(
                 "SELECT id FROM voters WHERE credential = ? AND id != ?", (credential, voter.id)
             ).fetchone()
-        if row and row[0] is not None and row[0] != credential:
+        mine = row[0] if row and row[0] is not None else pending.get(voter.id)
+        if mine is not None and mine != credential:
             raise VoterError("this sign-in already voted with another credential")
-        if other is not None:
+        if other is not None or by_credential.get(credential, voter.id) != voter.id:
             raise VoterError("this credential is already used by another sign-in")
 
     def bind(self, voter: Voter, credential: str) -> None:
+        self.bind_many({voter.id: credential})
+
+    def bind_many(self, binds: dict[int, str]) -> None:
+        """Bind sign-ins to their credentials (voter id -> credential) in one durable
+        transaction; a sign-in already bound keeps its credential."""
+        if not binds:
+            return
         with self._lock:
-            self._db.execute(
-                "UPDATE voters SET credential = ? WHERE id = ? AND credential IS NULL",
-                (credential, voter.id),
-            )
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "UPDATE voters SET credential = ? WHERE id = ? AND credential IS NULL",
+                    [(c, v) for v, c in binds.items()],
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
     def close(self) -> None:
         self._db.close()
