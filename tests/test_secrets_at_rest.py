@@ -545,9 +545,21 @@ def test_observer_key_sealed_with_the_passphrase(tmp_path: Path) -> None:
     new_observer_key(tmp_path / "p.key", plaintext="demo key")
     assert json.loads((tmp_path / "p.key").read_text())["unencrypted"] == "demo key"
     # 'observe keygen' seals with PLEBISCITE_PASSPHRASE; without any passphrase (no
-    # variable, no terminal) it writes the key unencrypted, saying so.
+    # variable, no terminal) it refuses, unless told to write the key unencrypted.
     code, out, err = _cli("observe", "keygen", "--out", tmp_path / "c.key")
     assert code == 0 and secret_file_is_sealed(tmp_path / "c.key"), err
     code, out, err = _cli("observe", "keygen", "--out", tmp_path / "d.key", passphrase=None)
+    assert code == 2 and "no passphrase" in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "d.key").exists()
+    code, out, err = _cli(
+        "observe", "keygen", "--out", tmp_path / "d.key", "--insecure-plaintext", passphrase=None
+    )
     assert code == 0, err
-    assert json.loads((tmp_path / "d.key").read_text())["unencrypted"] == "no passphrase given"
+    assert json.loads((tmp_path / "d.key").read_text())["unencrypted"] == "--insecure-plaintext"
+    pw = tmp_path / "pw"
+    pw.write_text(PASS + "\n")
+    pw.chmod(0o600)
+    code, out, err = _cli(
+        "observe", "keygen", "--out", tmp_path / "e.key", "--passphrase-file", pw, passphrase=None
+    )
+    assert code == 0 and secret_file_is_sealed(tmp_path / "e.key"), err

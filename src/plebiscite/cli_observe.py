@@ -20,18 +20,41 @@ def _err(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+KEY_PASSPHRASE_OPT = typer.Option(
+    None,
+    "--passphrase-file",
+    help="Read the passphrase sealing the observer's key from this file "
+    "(else PLEBISCITE_PASSPHRASE, else a prompt, only on a terminal).",
+)
+
+
+def observer_passphrase(file: Path | None) -> Any:
+    from plebiscite.election.keys import Passphrase
+
+    return Passphrase(file)
+
+
 @observe_app.command("keygen")
 def keygen(
     out: Path = typer.Option(..., "--out", help="Where to write the observer's key pair."),
+    passphrase_file: Path | None = KEY_PASSPHRASE_OPT,
+    insecure_plaintext: bool = typer.Option(
+        False, "--insecure-plaintext", help="Write the key unencrypted (drills and tests only)."
+    ),
 ) -> None:
-    """Make an observer's Ed25519 key pair; the last line on stdout is the public key
-    (base64 of the raw 32 bytes), as the referendum file declares it."""
+    """Make an observer's Ed25519 key pair, sealed under a passphrase; the last line on
+    stdout is the public key (base64 of the raw 32 bytes), as the referendum file
+    declares it."""
     from plebiscite.observe.keys import KeyFileError, new_observer_key
 
     try:
-        pub = new_observer_key(out)
+        if insecure_plaintext:
+            pub = new_observer_key(out, plaintext="--insecure-plaintext")
+        else:
+            pub = new_observer_key(out, observer_passphrase(passphrase_file))
     except KeyFileError as exc:
-        _err(str(exc))
+        hint = "" if insecure_plaintext else " (or --insecure-plaintext)"
+        _err(f"{exc}{hint}" if "no passphrase" in str(exc) else str(exc))
     typer.echo(f"observer key written to {out}; public key:", err=True)
     typer.echo(pub)
 
@@ -114,6 +137,7 @@ def witness_command(
     referendum: str | None = typer.Option(
         None, "--referendum", help="The referendum id (when the server holds several)."
     ),
+    passphrase_file: Path | None = KEY_PASSPHRASE_OPT,
 ) -> None:
     """Check the latest checkpoint against the last one this witness cosigned, then cosign
     it; exit 1 with a fraud proof when the board forked."""
@@ -124,7 +148,7 @@ def witness_command(
     from plebiscite.record.entries import key_to_b64
 
     try:
-        sk = load_observer_key(key)
+        sk = load_observer_key(key, observer_passphrase(passphrase_file))
     except KeyFileError as exc:
         _err(str(exc))
     src = _source(server, record, referendum)

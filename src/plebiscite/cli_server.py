@@ -460,11 +460,18 @@ def dispute_command(
     referendum: str | None = typer.Option(
         None, "--referendum", help="The referendum id (with --server, when several)."
     ),
+    passphrase_file: Path | None = typer.Option(
+        None,
+        "--passphrase-file",
+        help="With --key: the passphrase sealing the observer's key, from this file "
+        "(else PLEBISCITE_PASSPHRASE, else a prompt, only on a terminal).",
+    ),
 ) -> None:
     """Post a signed, public dispute: a receipt that does not verify, or a failed check.
     Disputes are counted per region and shown next to the results."""
     from plebiscite.client import Client, ClientError
     from plebiscite.election.credentials import credential_key, is_well_formed, public_credential
+    from plebiscite.election.keys import Passphrase
     from plebiscite.observe.keys import KeyFileError, load_observer_key
     from plebiscite.record.canonical import loads
     from plebiscite.record.entries import sign
@@ -493,7 +500,7 @@ def dispute_command(
     else:
         assert key is not None
         try:
-            signer = load_observer_key(key)
+            signer = load_observer_key(key, Passphrase(passphrase_file))
         except KeyFileError as exc:
             _err(str(exc))
     receipt_data = None

@@ -103,7 +103,7 @@ class Guardian:
     def to_json(self) -> dict[str, Any]:
         g = self.group
         return {
-            "kind": "plebiscite guardian secret state (UNENCRYPTED)",
+            "kind": "plebiscite guardian secret state",
             "election_id": self.election_id,
             "group": self.group_name,
             "guardian": self.guardian,
