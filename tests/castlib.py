@@ -60,7 +60,10 @@ class Server:
     """``plebiscite serve --demo`` on a free port, in its own process group (so SIGKILL
     reaches it and nothing else); ``start`` again resumes the same referendum."""
 
-    def __init__(self, data: Path, count: int, database: str | None = None) -> None:
+    def __init__(
+        self, data: Path, count: int, database: str | None = None, extra: tuple[str, ...] = ()
+    ) -> None:
+        self.extra = list(extra)
         self.data = data
         self.count = count
         self.database = database
@@ -95,6 +98,7 @@ class Server:
         ]
         if self.database:
             cmd += ["--database", self.database]
+        cmd += self.extra
         self.starts += 1
         with self.logfile.open("ab") as log:
             log.write(f"--- start {self.starts}\n".encode())

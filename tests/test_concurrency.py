@@ -206,3 +206,28 @@ def test_many_voters_at_once_lose_no_acknowledgement(server: Server) -> None:
         assert not problems, "; ".join(problems)
     assert sorted(board.ballot_codes()) == sorted(codes)
     _finish(server, board, "test_concurrency many voters")
+
+
+def test_a_full_queue_answers_503_and_nothing_is_lost(tmp_path: Path) -> None:
+    """With room for one waiting ballot (``serve --cast-queue 1``), 12 clients at once
+    are told 503 with Retry-After (back-pressure, nothing accepted) and send again:
+    every ballot ends acknowledged, once, and the board holds exactly those."""
+    server = Server(tmp_path / "server", PER_REGION, extra=("--cast-queue", "1"))
+    server.start()
+    try:
+        booth = Booth(server.info, seed=23)
+        voters = interleave(server.by_region())
+        clients = [voters[i::12][:2] for i in range(12)]
+        with httpx.Client(base_url=server.url, timeout=60) as http:
+            sessions = {v["code"]: sign_in(http, server.rid, v["code"]) for c in clients for v in c}
+        plans = [[(booth.ballot(v), sessions[v["code"]]) for v in c] for c in clients]
+        stream = Stream(server.url, server.rid, plans, poll=False)
+        stream.start()
+        stream.run_to_end()
+        assert not stream.pending and not stream.other
+        assert stream.busy > 0, "the queue never filled: back-pressure was not exercised"
+        assert len(stream.acked) == 24
+        board = Board.download(server.url, server.rid)
+        assert sorted(board.ballot_codes()) == sorted(rc["tracking_code"] for _, rc in stream.acked)
+    finally:
+        server.stop()
