@@ -487,3 +487,125 @@ def test_admin_page_creates_and_imports_a_roll(live_server: Any, watched: Any) -
         assert r.status_code == 200 and "<html lang=" in r.text, path
     page.goto(f"{s.url}/")
     assert "Browser-made referendum" in page.inner_text("main")
+
+
+# -- (6) the receipt check relies on witness-cosigned checkpoints --------------------------
+
+
+def test_receipt_check_relies_on_witnessed_checkpoints(
+    watched: Any, run_cli: Any, tmp_path: Path
+) -> None:
+    """The demo server's own referendum has no witnesses, so this one declares three
+    whose keys the test holds (two must cosign) and cosigns as they would."""
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from conftest import LiveServer
+    from plebiscite.board.checkpoint import Checkpoint
+    from plebiscite.board.cosign import cosign
+    from plebiscite.election.demo import builtin_manifest
+
+    def b64(key: Ed25519PrivateKey) -> str:
+        raw = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        return base64.b64encode(raw).decode()
+
+    def observer(oid: str, key: Ed25519PrivateKey) -> dict[str, str]:
+        return {"id": oid, "name": oid, "kind": "ngo", "jurisdiction": "uk", "public_key": b64(key)}
+
+    keys = {oid: Ed25519PrivateKey.generate() for oid in ("w-a", "w-b", "w-c", "w-late")}
+    raw = builtin_manifest()
+    raw["observers"] = [observer(oid, keys[oid]) for oid in ("w-a", "w-b", "w-c")]
+    raw["witness_quorum"] = 2
+    (tmp_path / "referendum.json").write_text(json.dumps(raw))
+    s = LiveServer(tmp_path / "server-data", count=2,
+                   extra=("--manifest", str(tmp_path / "referendum.json")))  # fmt: skip
+    try:
+        api = f"{s.url}/api/referendums/{s.rid}"
+
+        def countersign(oid: str, cp: Checkpoint) -> None:
+            r = httpx.post(f"{api}/cosignatures", json=cosign(keys[oid], oid, cp).to_json())
+            assert r.status_code == 200, r.text
+
+        # Just cast: no checkpoint the witnesses cosigned holds the ballot yet. Pending,
+        # not failed: the four board checks pass and the receipt holds.
+        w = watched()
+        page = w.page
+        open_booth(page, s, orkney(s))
+        choose(page, {"status": "yes", "capital": "lerwick"})
+        receipt = cast(page)
+        assert page.get_attribute("#receipt-checks", "data-witnessed") == "pending"
+        assert page.locator("#receipt-checks li.check-pending").count() == 1
+        assert "not yet witnessed" in page.inner_text("#receipt-checks li.check-pending")
+        assert "No checkpoint the witnesses cosigned" in page.inner_text("#receipt-checks .summary")
+        no_raw_keys(page)
+
+        def track(rec: dict[str, Any]) -> str:
+            page.goto(f"{s.url}/r/{s.rid}/track")
+            page.wait_for_selector("body[data-ready=yes]")
+            page.fill("#receipt-text", json.dumps(rec))
+            page.click("#receipt-form button[type=submit]")
+            page.wait_for_selector("#track-checks[data-verified]")
+            return str(page.get_attribute("#track-checks", "data-witnessed"))
+
+        # One declared witness, and an observer accredited later on the board (which the
+        # organiser controls): not a quorum of the declared ones, still pending.
+        cp = Checkpoint.from_json(httpx.get(f"{api}/checkpoint").json())
+        assert cp.size > receipt["index"]
+        countersign("w-a", cp)
+        r = httpx.post(
+            f"{s.url}/api/admin/referendums/{s.rid}/observers",
+            json=observer("w-late", keys["w-late"]),
+            headers={"Authorization": f"Bearer {s.admin_token}"},
+        )
+        assert r.status_code == 200, r.text
+        countersign("w-late", cp)
+        assert track(receipt) == "pending"
+        assert page.get_attribute("#track-checks", "data-verified") == "yes"
+
+        # A second declared witness: the receipt's checkpoint is witnessed.
+        countersign("w-b", cp)
+        assert track(receipt) == "pass"
+        assert page.get_attribute("#track-checks", "data-verified") == "yes"
+        assert page.locator("#track-checks li.check-pass").count() == 5
+        text = page.inner_text("#track-checks")
+        assert (
+            f"checkpoint of size {cp.size} cosigned by 2 of the declared witnesses (quorum 2)"
+            " includes your ballot" in text
+        ), text
+        no_raw_keys(page)
+
+        # A later ballot is not under it yet; the first one, looked up by its code, comes
+        # under a newer checkpoint, of which the witnessed one must be a prefix.
+        v = orkney(s, 1)
+        code, out, err = run_cli(
+            "vote", "--server", s.url, "--code", v["code"], "--credential", v["credential"],
+            "--answers", "status=no,capital=kirkwall",
+        )  # fmt: skip
+        assert code == 0, err
+        later = json.loads(out)
+        assert later["index"] >= cp.size
+        assert track(later) == "pending"
+        page.goto(f"{s.url}/r/{s.rid}/track?code={receipt['tracking_code']}")
+        page.wait_for_selector("#track-checks[data-verified]")
+        assert page.get_attribute("#track-checks", "data-witnessed") == "pass"
+        assert page.locator("#track-checks li.check-pass").count() == 5
+
+        # A split view: this browser's board disagrees with what a quorum of the declared
+        # witnesses cosigned (here, a checkpoint of the same size with another root).
+        forked = Checkpoint(cp.origin, cp.size, bytes(32), "2099-01-01T00:00:00Z", b"")
+        lines = "".join(
+            json.dumps(cosign(keys[oid], oid, forked).to_json()) + "\n" for oid in ("w-a", "w-b")
+        )
+        page.route(
+            "**/record/cosignatures.jsonl",
+            lambda route: route.fulfill(status=200, content_type="application/jsonl", body=lines),
+        )
+        assert track(receipt) == "fail"
+        assert page.get_attribute("#track-checks", "data-verified") == "no"
+        assert "NOT agree" in page.inner_text("#track-checks li.check-fail")
+        no_raw_keys(page)
+        assert w.console_errors() == []
+    finally:
+        s.stop()

@@ -1,8 +1,9 @@
 """The Python implementation against the shared known-answer vectors.
 
-The vector files (``tests/vectors/crypto-<group>.json``, ``tests/vectors/protocol.json``)
-are plain JSON that the JavaScript booth must also pass; this module checks that the
-Python crypto core and protocol layer reproduce every value and every verdict in them,
+The vector files (``tests/vectors/crypto-<group>.json``, ``tests/vectors/protocol.json``,
+``tests/vectors/cosignatures.json``) are plain JSON that the JavaScript booth must also
+pass; this module checks that the Python crypto core, protocol layer and cosignatures
+reproduce every value and every verdict in them,
 and that the files are exactly what ``tests/vectors/generate.py`` writes.
 """
 
@@ -19,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from plebiscite.board.checkpoint import Checkpoint
+from plebiscite.board.cosign import Cosignature, cosigned_message, trusted_by, verify_cosignature
 from plebiscite.crypto import constants, threshold
 from plebiscite.crypto.elgamal import (
     Ciphertext,
@@ -53,6 +56,8 @@ def _load(name: str) -> Any:
 
 CRYPTO: dict[str, Any] = {name: _load(f"crypto-{name}.json") for name in GROUP_NAMES}
 PROTOCOL: Any = _load("protocol.json")
+COSIGNATURES: Any = _load("cosignatures.json")
+FILES = [f"crypto-{n}.json" for n in GROUP_NAMES] + ["protocol.json", "cosignatures.json"]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -120,13 +125,13 @@ def test_vector_files_are_what_the_generator_writes() -> None:
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
     built = gen.build()
-    assert sorted(built) == sorted([f"crypto-{n}.json" for n in GROUP_NAMES] + ["protocol.json"])
+    assert sorted(built) == sorted(FILES)
     for fname, text in built.items():
         assert (VECTOR_DIR / fname).read_text(encoding="utf-8") == text, f"{fname} is stale"
 
 
 def test_vector_files_are_plain_ascii_json() -> None:
-    for name in [f"crypto-{n}.json" for n in GROUP_NAMES] + ["protocol.json"]:
+    for name in FILES:
         raw = (VECTOR_DIR / name).read_bytes()
         raw.decode("ascii")
         json.loads(raw)
@@ -570,3 +575,60 @@ def test_valid_selection() -> None:
     q = _question(v["question"])
     for c in v["cases"]:
         assert protocol.valid_selection(q, c["choices"]) is c["valid"]
+
+
+# --------------------------------------------------------------------------- cosignatures
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c["name"]) for c in COSIGNATURES["cases"]])
+def test_cosignature(case: dict[str, Any]) -> None:
+    try:
+        cs = Cosignature.from_json(case["cosignature"])
+    except ValueError:
+        assert not case["well_formed"] and not case["valid"]
+        return
+    assert case["well_formed"]
+    assert cosigned_message(cs.witness, cs.checkpoint).hex() == case["message"]
+    assert bytes.fromhex(case["message"]).startswith(COSIGNATURES["header"].encode())
+    assert verify_cosignature(cs) is case["valid"]
+    assert canonical_bytes(cs.to_json()) == canonical_bytes(case["cosignature"])
+
+
+def test_cosignature_cases_cover_valid_and_invalid() -> None:
+    verdicts = [(c["well_formed"], c["valid"]) for c in COSIGNATURES["cases"]]
+    assert verdicts.count((True, True)) >= 2
+    assert verdicts.count((True, False)) >= 8 and verdicts.count((False, False)) >= 8
+
+
+def _witnessed(
+    data: list[Any], witnesses: dict[str, str], quorum: int, origin: str | None
+) -> dict[str, Any] | None:
+    """The largest checkpoint ``quorum`` of ``witnesses`` cosigned, through the board's
+    own rule (``trusted_by``), as the browser's witnessedCheckpoint returns it."""
+    parsed = []
+    for d in data:
+        try:
+            parsed.append(Cosignature.from_json(d))
+        except ValueError:
+            continue
+    cps: dict[tuple[str, int, bytes, str], Checkpoint] = {}
+    for cs in parsed:
+        c = cs.checkpoint
+        if origin is None or c.origin == origin:
+            cps.setdefault((c.origin, c.size, c.root, c.time), c)
+    best: tuple[tuple[int, str, bytes], dict[str, Any]] | None = None
+    for cp in cps.values():
+        by = trusted_by(cp, parsed, witnesses)
+        if len(by) < quorum:
+            continue
+        rank = (cp.size, cp.time, cp.root)
+        if best is None or rank > best[0]:
+            out = {"origin": cp.origin, "size": cp.size, "root": cp.root.hex(), "time": cp.time}
+            best = (rank, {**out, "witnesses": sorted(by)})
+    return None if best is None else best[1]
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c["name"]) for c in COSIGNATURES["witnessed"]])
+def test_witnessed_checkpoint(case: dict[str, Any]) -> None:
+    got = _witnessed(case["cosignatures"], COSIGNATURES["declared"], case["quorum"], case["origin"])
+    assert got == case["witnessed"]

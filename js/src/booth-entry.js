@@ -28,10 +28,19 @@ export {
 export { hashParts, challenge, encodePart } from './hashing.js';
 export { checkBallot, parseBallot } from './check.js';
 // What the pages check in the browser: receipts, inclusion and consistency proofs,
-// checkpoint signatures, and the digests of the files the server serves.
+// checkpoint signatures, the witnesses' cosignatures, and the digests of the files the
+// server serves.
 export { leafHash, nodeHash, verifyInclusion, verifyConsistency, EMPTY_ROOT } from './merkle.js';
 export { checkpointBody, checkpointProblem, verifyCheckpoint } from './checkpoint.js';
 export { checkReceipt, receiptProblem, entryLeafHash } from './receipt.js';
+export {
+  cosignatureProblem,
+  cosignedMessage,
+  declaredWitnesses,
+  parseCosignatures,
+  verifyCosignature,
+  witnessedCheckpoint,
+} from './cosign.js';
 export { bytesToHex, hexToBytes, utf8 } from './bytes.js';
 
 import { sha256 } from '@noble/hashes/sha2.js';

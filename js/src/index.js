@@ -11,3 +11,4 @@ export * from './protocol.js';
 export * as threshold from './threshold.js';
 export * from './booth.js';
 export * from './check.js';
+export * from './cosign.js';

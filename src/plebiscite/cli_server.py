@@ -366,17 +366,13 @@ def _latest_trusted(entries: list[bytes], cps: list[Any], cosigs: list[bytes]) -
     referendum sets a witness quorum, the latest one that quorum cosigned."""
     from plebiscite.board.cosign import parse_cosignatures, trusted_by
     from plebiscite.record.canonical import loads
-    from plebiscite.record.manifest import parse_manifest, witness_keys, witness_quorum
+    from plebiscite.record.manifest import parse_manifest, quorum_witnesses, witness_quorum
 
     manifest = parse_manifest(loads(entries[0])["data"]["manifest"])
     quorum = witness_quorum(manifest)
     if quorum == 0:
         return cps[-1]
-    parsed_entries = [loads(line) for line in entries]
-    accredited = [
-        e["data"].get("observer") for e in parsed_entries if e["type"] == "observer_accreditation"
-    ]
-    witnesses = witness_keys(manifest, accredited)
+    witnesses = quorum_witnesses(manifest)  # declared ones: accreditations can be forked
     parsed = parse_cosignatures(cosigs)
     trusted = [cp for cp in cps if len(trusted_by(cp, parsed, witnesses)) >= quorum]
     return trusted[-1] if trusted else None

@@ -3,9 +3,10 @@
     /work/main/.venv/bin/python tests/vectors/generate.py          # write the files
     /work/main/.venv/bin/python tests/vectors/generate.py --check  # compare, write nothing
 
-Writes ``crypto-<group>.json`` for each group and ``protocol.json``. Every input is
-fixed: scalars and nonces come from :func:`fixed_scalar` (SHA-512 of a label), and the
-random draws of the provers are replaced by the same kind of labelled values, so a
+Writes ``crypto-<group>.json`` for each group, ``protocol.json`` and ``cosignatures.json``.
+Every input is fixed: scalars and nonces come from :func:`fixed_scalar` (SHA-512 of a
+label), Ed25519 keys from :func:`fixed_ed25519` (Ed25519 signing is deterministic), and
+the random draws of the provers are replaced by the same kind of labelled values, so a
 second run writes the same bytes. Verdicts (``valid``) and rejections are what the
 protocol requires, set here by construction, never read back from the implementation
 under test (``tests/test_vectors.py`` compares the implementation with them).
@@ -28,7 +29,10 @@ from pathlib import Path
 from typing import Any
 
 import gmpy2
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from plebiscite.board.checkpoint import Checkpoint, public_key_bytes, sign_checkpoint
+from plebiscite.board.cosign import cosign, cosigned_message
 from plebiscite.crypto import threshold
 from plebiscite.crypto.elgamal import Ciphertext, combine, encrypt
 from plebiscite.crypto.group import GROUP_NAMES, SCALAR_BYTES, Element, Group, get_group
@@ -1431,6 +1435,205 @@ def protocol_vectors() -> dict[str, Any]:
     }
 
 
+# --------------------------------------------------------------------------- cosignatures
+
+# RFC 8032 (section 5.1): the order of the Ed25519 base point; a signature whose scalar
+# half is s + L is the same equation with a non-canonical s, which a verifier rejects.
+ED25519_L = 2**252 + 27742317777372353535851937790883648493
+COSIGN_ORIGIN = "plebiscite/test-board \u00e9"
+COSIGN_OTHER_ORIGIN = "plebiscite/another-board"
+
+
+def fixed_ed25519(label: str) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(
+        hashlib.sha256(SEED + b"ed25519\x00" + label.encode()).digest()
+    )
+
+
+def ed25519_b64(key: Ed25519PrivateKey) -> str:
+    return base64.b64encode(public_key_bytes(key)).decode()
+
+
+def cosignature_vectors() -> dict[str, Any]:
+    """Witness cosignatures (board/cosign.py): single cosignatures, each well formed or
+    not and valid or not, and sets of them with the checkpoint a quorum of declared
+    witnesses cosigned. Every verdict is set here by construction."""
+    board = fixed_ed25519("board")
+    keys = {w: fixed_ed25519(f"witness {w}") for w in ("alpha", "bravo", "charlie", "delta")}
+    declared = {w: ed25519_b64(keys[w]) for w in ("alpha", "bravo", "charlie")}
+
+    def root(label: str) -> bytes:
+        return hashlib.sha256(SEED + b"root\x00" + label.encode()).digest()
+
+    def cp(size: int, time: str = "T08", origin: str = COSIGN_ORIGIN) -> Checkpoint:
+        at = f"2027-03-07{time}:00:00.000Z"
+        return sign_checkpoint(board, origin, size, root(f"{origin} {size}"), at)
+
+    cp5, cp8, cp10 = cp(5), cp(8), cp(10)
+    cp8_later = cp(8, "T09")
+    cp12_other = cp(12, origin=COSIGN_OTHER_ORIGIN)
+
+    def cs(w: str, c: Checkpoint, key: str | None = None) -> dict[str, Any]:
+        return dict(cosign(keys[key or w], w, c).to_json())
+
+    def flip(b64: str, byte: int, bit: int = 0) -> str:
+        raw = bytearray(base64.b64decode(b64))
+        raw[byte] ^= 1 << bit
+        return base64.b64encode(bytes(raw)).decode()
+
+    good = cs("alpha", cp8)
+    sig = base64.b64decode(good["signature"])
+    s_plus_l = int.from_bytes(sig[32:], "little") + ED25519_L
+    non_canonical = base64.b64encode(sig[:32] + s_plus_l.to_bytes(32, "little")).decode()
+    body_only = base64.b64encode(keys["alpha"].sign(cp8.body())).decode()
+
+    def case(name: str, value: Any, well_formed: bool, valid: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": name, "cosignature": value, "well_formed": well_formed}
+        out["valid"] = valid
+        if well_formed:
+            root = bytes.fromhex(value["root"])
+            checkpoint = Checkpoint(value["origin"], value["size"], root, value["time"], b"")
+            out["message"] = cosigned_message(value["witness"], checkpoint).hex()
+        return out
+
+    key31 = base64.b64encode(base64.b64decode(good["key"])[:31]).decode()
+    tampered: list[tuple[str, dict[str, Any]]] = [
+        ("wrong key: bravo's key beside alpha's signature", {"key": declared["bravo"]}),
+        ("size altered", {"size": 9}),
+        ("root altered (one bit)", {"root": (cp8.root[:31] + bytes([cp8.root[31] ^ 1])).hex()}),
+        ("origin altered", {"origin": "plebiscite/test-board e"}),
+        ("time altered", {"time": "2027-03-07T08:00:00.001Z"}),
+        ("witness id altered", {"witness": "bravo"}),
+        ("signature: first bit flipped", {"signature": flip(good["signature"], 0)}),
+        ("signature: last byte's top bit flipped", {"signature": flip(good["signature"], 63, 7)}),
+        ("signature: scalar s + L (non-canonical)", {"signature": non_canonical}),
+        ("signature of the checkpoint body alone (no cosignature line)", {"signature": body_only}),
+    ]
+    malformed: list[tuple[str, Any]] = [
+        ("an extra key", dict(good, note="x")),
+        ("no time", {k: v for k, v in good.items() if k != "time"}),
+        ("key of 31 bytes", dict(good, key=key31)),
+        ("signature of 63 bytes", dict(good, signature=base64.b64encode(sig[:63]).decode())),
+        ("signature not base64", dict(good, signature="!" * 88)),
+        ("witness not a string", dict(good, witness=7)),
+        ("size negative", dict(good, size=-1)),
+        ("size a string", dict(good, size="8")),
+        ("size true", dict(good, size=True)),
+        ("root in capitals", dict(good, root=good["root"].upper())),
+        ("origin with a line break", dict(good, origin="a\nb")),
+        ("not an object", [good]),
+    ]
+    cases = [
+        case("valid", good, True, True),
+        case("valid, another witness", cs("bravo", cp8), True, True),
+        case("valid, an empty tree", cs("charlie", cp(0)), True, True),
+        *(case(name, dict(good, **changes), True, False) for name, changes in tampered),
+        *(case(name, value, False, False) for name, value in malformed),
+    ]
+
+    def point(c: Checkpoint | None, by: list[str]) -> dict[str, Any] | None:
+        if c is None:
+            return None
+        return dict(origin=c.origin, size=c.size, root=c.root.hex(), time=c.time, witnesses=by)
+
+    base = [cs(w, c) for w, c in [("alpha", cp5), ("bravo", cp5), ("alpha", cp8), ("charlie", cp8)]]
+    base.append(cs("bravo", cp10))
+    bad_alpha10 = dict(cs("alpha", cp10), signature=flip(cs("alpha", cp10)["signature"], 5))
+    sets = [
+        ("quorum on 5 and 8, one witness on 10", base, 2, None, point(cp8, ["alpha", "charlie"])),
+        (
+            "an observer the file does not declare (accredited later) does not count",
+            [*base, cs("delta", cp10)],
+            2,
+            None,
+            point(cp8, ["alpha", "charlie"]),
+        ),
+        (
+            "a declared id with a key other than its declared one does not count",
+            [*base, cs("charlie", cp10, key="delta")],
+            2,
+            None,
+            point(cp8, ["alpha", "charlie"]),
+        ),
+        (
+            "the same witness twice counts once",
+            [*base, cs("bravo", cp10)],
+            2,
+            None,
+            point(cp8, ["alpha", "charlie"]),
+        ),
+        (
+            "a bad signature does not count",
+            [*base, bad_alpha10],
+            2,
+            None,
+            point(cp8, ["alpha", "charlie"]),
+        ),
+        (
+            "cosignatures altered to claim a larger size do not count",
+            [*base, dict(cs("alpha", cp10), size=12), dict(cs("bravo", cp10), size=12)],
+            2,
+            None,
+            point(cp8, ["alpha", "charlie"]),
+        ),
+        (
+            "malformed cosignatures are ignored",
+            [*base, {"junk": 1}, dict(good, size=-1)],
+            2,
+            None,
+            point(cp8, ["alpha", "charlie"]),
+        ),
+        (
+            "a quorum of three",
+            [*base, cs("charlie", cp5)],
+            3,
+            None,
+            point(cp5, ["alpha", "bravo", "charlie"]),
+        ),
+        ("a quorum of three nowhere", base, 3, None, None),
+        ("no quorum anywhere", [cs("alpha", cp8), cs("bravo", cp10)], 2, None, None),
+        ("no cosignatures", [], 2, None, None),
+        (
+            "one size checkpointed twice: the later",
+            [*base, cs("alpha", cp8_later), cs("bravo", cp8_later)],
+            2,
+            None,
+            point(cp8_later, ["alpha", "bravo"]),
+        ),
+        (
+            "another log's checkpoints are left out",
+            [*base, cs("alpha", cp12_other), cs("bravo", cp12_other)],
+            2,
+            COSIGN_ORIGIN,
+            point(cp8, ["alpha", "charlie"]),
+        ),
+    ]
+    return {
+        "description": (
+            "Witness cosignatures of board checkpoints (plebiscite.board.cosign). A "
+            "cosignature is {witness, key, origin, size, root, time, signature}: key and "
+            "signature in standard padded base64, root in lowercase hex; the signature is "
+            "Ed25519 (RFC 8032, strict: s < L) over 'message' = 'plebiscite-cosignature/v1\\n' "
+            "+ witness + '\\n' + the checkpoint body 'plebiscite-checkpoint/v1\\n<origin>\\n"
+            "<size>\\n<root>\\n<time>\\n' (UTF-8). 'cases': single cosignatures, 'well_formed' "
+            "(parses) and 'valid' (well formed and its signature holds under its own key). "
+            "'witnessed': sets of cosignatures, the witnesses the referendum file declares "
+            "(id -> key; only they count), the quorum and, when given, the origin to keep; "
+            "'witnessed' is the largest checkpoint that at least 'quorum' distinct declared "
+            "witnesses validly cosigned with their declared key (of one size, the later "
+            "time), with those witnesses sorted, or null. Regenerate with "
+            "tests/vectors/generate.py."
+        ),
+        "header": "plebiscite-cosignature/v1\n",
+        "declared": declared,
+        "cases": cases,
+        "witnessed": [
+            {"name": n, "cosignatures": c, "quorum": q, "origin": o, "witnessed": w}
+            for n, c, q, o, w in sets
+        ],
+    }
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -1443,6 +1646,7 @@ def all_files() -> dict[str, Callable[[], Any]]:
         f"crypto-{name}.json": functools.partial(crypto_vectors, name) for name in GROUP_NAMES
     }
     files["protocol.json"] = protocol_vectors
+    files["cosignatures.json"] = cosignature_vectors
     return files
 
 

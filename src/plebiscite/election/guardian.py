@@ -330,7 +330,7 @@ def close_witness_problem(
 ) -> str | None:
     """Why the close checkpoint is not trusted (None when the quorum holds or is 0)."""
     from plebiscite.board.cosign import parse_cosignatures, trusted_by
-    from plebiscite.record.manifest import witness_keys, witness_quorum
+    from plebiscite.record.manifest import quorum_witnesses, witness_quorum
 
     quorum = witness_quorum(manifest)
     if quorum == 0:
@@ -338,8 +338,7 @@ def close_witness_problem(
     cp = next((c for c in checkpoints or [] if c.size > close_index), None)
     if cp is None:
         return "no checkpoint covers the close entry"
-    accredited = [e.data.get("observer") for e in entries if e.type == "observer_accreditation"]
-    witnesses = witness_keys(manifest, accredited)
+    witnesses = quorum_witnesses(manifest)
     cosigs = parse_cosignatures(cosignatures or [])
     got = trusted_by(cp, cosigs, witnesses)
     if len(got) < quorum:

@@ -246,7 +246,12 @@ def parse_manifest(data: Any) -> Manifest:
                 raise ManifestError(f"observers[{i}].id: duplicate observer id")
             observer_ids.add(oid)
     if "witness_quorum" in m:
-        _int(m["witness_quorum"], "witness_quorum", 0, max(0, len(observer_ids)))
+        q = _int(m["witness_quorum"], "witness_quorum", 0, max(0, len(observer_ids)))
+        if q and 2 * q <= len(observer_ids):
+            raise ManifestError(
+                f"witness_quorum: {q} of {len(observer_ids)} observers is not a majority;"
+                " two quorums must share a witness, or a board could show each its own history"
+            )
 
     if "rule" in m:
         r = _obj(m["rule"], "rule", set(), {"turnout_min", "majority"})
@@ -344,6 +349,14 @@ def witness_keys(manifest: Manifest, accredited: Any = ()) -> dict[str, str]:
         if isinstance(obs, dict) and isinstance(obs.get("id"), str):
             out.setdefault(obs["id"], str(obs.get("public_key")))
     return out
+
+
+def quorum_witnesses(manifest: Manifest) -> dict[str, str]:
+    """The witnesses whose cosignatures count toward ``witness_quorum`` (id -> base64
+    key): only those declared in the referendum file. Observers accredited later on the
+    board may cosign, but the organiser controls accreditations, so it could show each
+    branch of a split view its own; a majority of a fixed set cannot be split."""
+    return {k: v["public_key"] for k, v in observers(manifest).items()}
 
 
 def witness_quorum(manifest: Manifest) -> int:

@@ -268,12 +268,14 @@ def referendum_details(ref: Referendum) -> dict[str, Any]:
 
 
 def _witnessed_by(ref: Referendum, cp: Any) -> int:
-    """How many witnesses cosigned the latest checkpoint."""
+    """How many of the witnesses that count toward the quorum (those the referendum file
+    declares) cosigned the latest checkpoint."""
     from plebiscite.board.cosign import parse_cosignatures, trusted_by
+    from plebiscite.record.manifest import quorum_witnesses
 
     if cp is None:
         return 0
-    witnesses = {k: v["public_key"] for k, v in ref.org.observers().items()}
+    witnesses = quorum_witnesses(ref.org.manifest)
     return len(trusted_by(cp, parse_cosignatures(ref.org.cosignatures()), witnesses))
 
 

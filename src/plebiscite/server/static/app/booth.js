@@ -7,7 +7,7 @@
 
 import * as B from '/static/js/booth.js';
 import { $, $$, ApiError, api, el, errorText, focusOn, say, setDownload, t } from './common.js';
-import { renderChecks, verifyReceipt } from './verify.js';
+import { renderChecks, summaryItem, verifyReceipt } from './verify.js';
 
 const WORKER_URL = '/static/js/worker.js';
 const root = $('#booth');
@@ -323,7 +323,7 @@ async function showReceipt(receipt) {
     const result = await verifyReceipt(rid, receipt, state.info.board_key);
     const ok = renderChecks(list, receipt, result);
     list.dataset.verified = ok ? 'yes' : 'no';
-    list.append(el('li', { class: ok ? 'summary ok' : 'summary bad', text: ok ? t('receipt.all_good') : t('receipt.not_good') }));
+    list.append(summaryItem(ok, result));
   } catch (exc) {
     list.replaceChildren(el('li', { class: 'check-fail', text: errorText(exc) }));
     list.dataset.verified = 'no';

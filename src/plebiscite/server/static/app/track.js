@@ -1,10 +1,11 @@
 // Tracking page: look up a tracking code on the board, or load a receipt file, and check
 // it here: the checkpoint's signature with the board's key, the inclusion proof under the
-// checkpoint's root, the board's entry at that index, and the latest checkpoint's
-// consistency with the receipt's.
+// checkpoint's root, the board's entry at that index, the latest checkpoint's
+// consistency with the receipt's, and agreement with the checkpoint the referendum's
+// witnesses cosigned (verify.js).
 
 import { $, ApiError, api, el, entryName, errorText, focusOn, setDownload, t } from './common.js';
-import { renderChecks, verifyReceipt } from './verify.js';
+import { renderChecks, summaryItem, verifyReceipt } from './verify.js';
 
 const rid = document.body.dataset.rid;
 const base = `/api/referendums/${encodeURIComponent(rid)}`;
@@ -35,7 +36,7 @@ async function check(receipt, intro) {
     const result = await verifyReceipt(rid, receipt, await key());
     const ok = renderChecks(list, receipt, result);
     list.dataset.verified = ok ? 'yes' : 'no';
-    list.append(el('li', { class: ok ? 'summary ok' : 'summary bad', text: ok ? t('receipt.all_good') : t('receipt.not_good') }));
+    list.append(summaryItem(ok, result));
     return ok;
   } catch (exc) {
     list.replaceChildren(el('li', { class: 'check-fail', text: errorText(exc) }));
