@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 JS_STAMP := js/node_modules/.installed-stamp
 BUNDLE := src/plebiscite/server/static/js/booth.js
 
-.PHONY: all demo test lint typecheck unit jstest sweep bench docs clean setup
+.PHONY: all demo test lint typecheck unit jstest sweep tamper bench docs clean setup
 
 all: test
 
@@ -56,6 +56,11 @@ test: lint typecheck jstest unit
 # The full sweep over every value of a published record (slow, opt-in).
 sweep: $(STAMP)
 	PLEBISCITE_FULL_SWEEP=1 $(BIN)/pytest tests/test_tamper_sweep.py -n 2
+
+# The tamper suite: every mutation of a demo record, verified in-process with one worker
+# (minutes); make test runs a seeded sample (tests/test_tamper_suite.py).
+tamper: $(STAMP)
+	$(PY) scripts/tamper.py
 
 docs: $(STAMP)
 	$(PY) docs/gen_cli.py > docs/cli.md

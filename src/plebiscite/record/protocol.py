@@ -182,9 +182,10 @@ def dispute_problem(data: Any, regions: Any) -> str | None:
         "evidence",
     }:
         return "a dispute has exactly the keys about, check, evidence, receipt, region"
-    if data["region"] is not None and data["region"] not in regions:
-        return f"unknown region {data['region']!r}"
-    if data["about"] not in DISPUTE_ABOUT:
+    region = data["region"]
+    if region is not None and (not isinstance(region, str) or region not in regions):
+        return f"unknown region {region!r}"
+    if not isinstance(data["about"], str) or data["about"] not in DISPUTE_ABOUT:
         return f"about must be one of {', '.join(DISPUTE_ABOUT)}"
     if data["about"] == "receipt" and not isinstance(data["receipt"], dict):
         return "a dispute about a receipt carries the receipt"
