@@ -11,6 +11,11 @@ start-up and shut-down are inside the verification wall time. Each figure is the
 median of ``--repeat`` runs; worker counts are run side by side within each repeat
 (order alternating), so drift on a shared machine hits them alike.
 
+In modp-4096 ``check_batch`` verifies a batch's proofs and memberships together
+(``crypto/batch.py``); ``--compare-exact`` also times every worker count with batching
+turned off (``crypto.batch.set_enabled(False)``: each element and equation on its own,
+as before), side by side in the same repeats: the before/after figure.
+
 Human table on stdout (``--json`` for machine-readable figures), progress on stderr.
 
     .venv/bin/python bench/bench_ballots.py                 # defaults: a few minutes
@@ -44,16 +49,18 @@ from typing import Any
 import gmpy2
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from plebiscite.crypto import batch as batching
 from plebiscite.crypto import threshold
+from plebiscite.crypto.batch import Batch, Claims
 from plebiscite.crypto.elgamal import encrypt
 from plebiscite.crypto.group import GROUP_NAMES, Element, Group, get_group
-from plebiscite.crypto.proofs import prove_range, verify_range
+from plebiscite.crypto.proofs import prove_range, range_claims, verify_range
 from plebiscite.election.booth import EncryptedBallot, encrypt_ballot
 from plebiscite.election.credentials import new_credential, public_credential
 from plebiscite.record.entries import election_id_of, sign, signed_message
 from plebiscite.record.manifest import Manifest, guardian_ids, parse_manifest
 from plebiscite.record.protocol import TAG_OPTION, context_hash, option_bind
-from plebiscite.verify.ballots import BallotContext, check_ballot, check_batch
+from plebiscite.verify.ballots import BallotContext, check_ballot_exact, check_batch
 from plebiscite.verify.checks import BATCH
 
 # Chosen so that the default run (three groups, workers 1 and 2, three repeats) takes a
@@ -244,10 +251,21 @@ def children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def verify_ballots(e: Election, items: list[tuple[int, Any]], workers: int) -> tuple[float, float]:
+def verify_ballots(
+    e: Election, items: list[tuple[int, Any]], workers: int, exact: bool = False
+) -> tuple[float, float]:
     """Check the ballots as ``Verifier._ballot_findings`` does; (wall s, CPU s incl. workers).
 
-    For ``workers > 1`` the wall time includes starting and shutting down the pool."""
+    For ``workers > 1`` the wall time includes starting and shutting down the pool.
+    ``exact``: with batching turned off (the workers fork with the setting)."""
+    batching.set_enabled(not exact)
+    try:
+        return _verify_ballots(e, items, workers)
+    finally:
+        batching.set_enabled(True)
+
+
+def _verify_ballots(e: Election, items: list[tuple[int, Any]], workers: int) -> tuple[float, float]:
     bctx = e.ballot_context()
     batches = [items[k : k + BATCH] for k in range(0, len(items), BATCH)]
     if workers > 1 and len(batches) <= 1:
@@ -352,6 +370,23 @@ def primitives(e: Election, repeat: int) -> dict[str, float]:
         rr = g.random_scalar()
         prove_range(g, TAG_OPTION, ctx, key, encrypt(g, key, 1, rr), rr, 1, [0, 1], bind)
 
+    many = [(ct, proof)]
+    for _ in range(BATCH - 1):
+        rr = g.random_scalar()
+        c2 = encrypt(g, key, 1, rr)
+        many.append((c2, prove_range(g, TAG_OPTION, ctx, key, c2, rr, 1, [0, 1], bind)))
+
+    def batch01() -> None:
+        """BATCH 0/1 proofs and their ciphertexts' memberships in one batch."""
+        b = Batch(g, fixed=[key])
+        for c2, pr in many:
+            cl = Claims()
+            cl.member(c2.alpha)
+            cl.member(c2.beta)
+            assert range_claims(g, TAG_OPTION, ctx, key, c2, pr, [0, 1], cl, bind)
+            assert b.add(cl)
+        assert b.check()
+
     ops: dict[str, Callable[[], object]] = {
         "g_pow": lambda: g.g_pow(x),
         "g_pow_small": lambda: g.g_pow(1),
@@ -369,7 +404,13 @@ def primitives(e: Election, repeat: int) -> dict[str, float]:
         "verify_01_proof": lambda: verify_range(g, TAG_OPTION, ctx, key, ct, proof, [0, 1], bind),
         "encrypt_and_prove_01": prove01,
     }
-    return {name: time_op(fn, repeat) * 1e6 for name, fn in ops.items()}
+    out = {name: time_op(fn, repeat) * 1e6 for name, fn in ops.items()}
+    if batching.supports(g):
+        # per proof, with its ciphertext's membership (the exact path: verify_01_proof
+        # plus two decode_element)
+        out["verify_01_proof_in_batch"] = time_op(batch01, repeat, 1.0) * 1e6 / BATCH
+        out["jacobi_symbol"] = time_op(lambda: gmpy2.jacobi(h.value, g.p), repeat) * 1e6  # type: ignore[attr-defined]
+    return out
 
 
 def ed25519_verify_us(e: Election, ballot: EncryptedBallot, repeat: int) -> float:
@@ -429,8 +470,8 @@ def op_counts(e: Election, voter: tuple[str, dict[str, list[str]]]) -> dict[str,
         ballot = encrypt_all(e, [voter])[0]
     bctx = e.ballot_context()
     _ = (bctx.group, bctx.manifest, bctx.joint_key)  # warm the caches, uncounted
-    with counting(g) as ver:
-        assert check_ballot(bctx, 0, ballot.data) == []
+    with counting(g) as ver:  # the exact path: a batch's work is not a count of these
+        assert check_ballot_exact(bctx, 0, ballot.data) == []
     return {"encrypt": dict(enc), "verify": dict(ver)}
 
 
@@ -446,7 +487,7 @@ def median(xs: list[float]) -> float:
 
 
 def bench_group(
-    name: str, shape: str, n: int, workers: list[int], repeat: int, seed: int
+    name: str, shape: str, n: int, workers: list[int], repeat: int, seed: int, exact: bool
 ) -> dict[str, Any]:
     log(f"[{name}] setting up election ({shape}, {n} ballots)")
     e = make_election(name, shape)
@@ -467,14 +508,18 @@ def bench_group(
     prims = primitives(e, repeat)
     ver_s: dict[int, list[float]] = {w: [] for w in workers}
     ver_cpu: dict[int, list[float]] = {w: [] for w in workers}
+    ex_s: dict[int, list[float]] = {w: [] for w in workers}
+    ex_cpu: dict[int, list[float]] = {w: [] for w in workers}
+    exact = exact and batching.supports(e.group)
     for rep, ballots in enumerate(sets):
         items = [(i, b.data) for i, b in enumerate(ballots)]
-        order = workers if rep % 2 == 0 else list(reversed(workers))
-        for w in order:
-            wall, cpu = verify_ballots(e, items, w)
-            ver_s[w].append(wall)
-            ver_cpu[w].append(cpu)
-            log(f"[{name}] verification run {rep + 1}/{repeat}, {w} worker(s): {wall:.2f} s")
+        runs = [(w, False) for w in workers] + ([(w, True) for w in workers] if exact else [])
+        for w, ex in runs if rep % 2 == 0 else list(reversed(runs)):
+            wall, cpu = verify_ballots(e, items, w, exact=ex)
+            (ex_s if ex else ver_s)[w].append(wall)
+            (ex_cpu if ex else ver_cpu)[w].append(cpu)
+            how = "exact" if ex else "batched" if batching.supports(e.group) else ""
+            log(f"[{name}] verification run {rep + 1}/{repeat}, {w} worker(s) {how}: {wall:.2f} s")
     startup = {w: pool_startup(w, repeat) for w in workers if w > 1}
     ed = ed25519_verify_us(e, sets[0][0], repeat)
     enc_rate = [n / t for t in enc_s]
@@ -506,6 +551,19 @@ def bench_group(
                 "pool_startup_s": startup.get(w, 0.0),
             }
             for w in workers
+        },
+        "batched": batching.supports(e.group),
+        "verify_exact": {
+            str(w): {
+                "ballots_per_s": median([n / t for t in ex_s[w]]),
+                "cpu_ms_per_ballot": median(ex_cpu[w]) / n * 1000,
+                "cores_used": median([c / t for c, t in zip(ex_cpu[w], ex_s[w], strict=True)]),
+                "runs_ballots_per_s": [n / t for t in ex_s[w]],
+                "batched_speedup": median([n / t for t in ver_s[w]])
+                / median([n / t for t in ex_s[w]]),
+            }
+            for w in workers
+            if ex_s[w]
         },
         "primitives_us": {**prims, "ed25519_verify_ballot_signature": ed},
         "ops_per_ballot": counts,
@@ -543,13 +601,34 @@ def render(
         row += [f"{v[str(w)]['cores_used']:.2f}" for w in workers]
         rows.append(row)
     lines += table(rows)
+    exact = [r for r in results if r.get("verify_exact")]
+    if exact:
+        lines += ["", "Batched against exact (batching off), same repeats, medians"]
+        head = ["group", "shape", "N"]
+        for w in workers:
+            head += [f"exact {w}w/s", f"batched {w}w/s", f"x {w}w", f"exact CPU ms {w}w"]
+        rows = [head]
+        for r in exact:
+            row = [r["group"], r["shape"], str(r["ballots"])]
+            for w in workers:
+                x, v = r["verify_exact"][str(w)], r["verify"][str(w)]
+                row += [f"{x['ballots_per_s']:.1f}", f"{v['ballots_per_s']:.1f}"]
+                row += [f"{x['batched_speedup']:.2f}", f"{x['cpu_ms_per_ballot']:.2f}"]
+            rows.append(row)
+        lines += table(rows)
     lines += ["", "Primitive costs (median microseconds per call)"]
-    names = list(results[0]["primitives_us"]) if results else []
+    names = sorted({op for r in results for op in r["primitives_us"]}, key=_prim_order(results))
     rows = [["operation"] + [r["group"] for r in results]]
     for op in names:
-        rows.append([op] + [fmt_us(r["primitives_us"][op]) for r in results])
+        rows.append(
+            [op]
+            + [fmt_us(r["primitives_us"][op]) if op in r["primitives_us"] else "-" for r in results]
+        )
     lines += table(rows)
-    lines += ["", "Group operations per ballot (outermost calls) and the cost they model"]
+    lines += [
+        "",
+        "Group operations per ballot, exact path (outermost calls), and the cost they model",
+    ]
     rows = [["", "op"] + [r["group"] for r in results]]
     for phase in ("encrypt", "verify"):
         for op in MODEL_ROWS:
@@ -576,6 +655,13 @@ def render(
     if startups:
         lines += ["", "Pool start-up + shut-down (no-op task), median: " + ", ".join(startups)]
     return "\n".join(lines)
+
+
+def _prim_order(results: list[dict[str, Any]]) -> Callable[[str], int]:
+    seen: list[str] = []
+    for r in results:
+        seen += [op for op in r["primitives_us"] if op not in seen]
+    return seen.index
 
 
 def fmt_us(us: float) -> str:
@@ -612,6 +698,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--shape", choices=SHAPES, default="yesno", help="ballot shape")
     p.add_argument("--seed", type=int, default=1, help="seed for the voters' choices")
     p.add_argument("--json", action="store_true", help="machine-readable figures on stdout")
+    p.add_argument(
+        "--compare-exact",
+        action="store_true",
+        help="also verify with batching off (groups that batch), side by side: before/after",
+    )
     a = p.parse_args(argv)
     a.groups = [x.strip() for x in a.groups.split(",") if x.strip()]
     for gname in a.groups:
@@ -639,7 +730,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for gname in a.groups:
         n = a.ballots or DEFAULT_BALLOTS[gname]
-        results.append(bench_group(gname, a.shape, n, a.workers, a.repeat, a.seed))
+        results.append(bench_group(gname, a.shape, n, a.workers, a.repeat, a.seed, a.compare_exact))
     facts["benchmark_wall_s"] = round(time.perf_counter() - t0, 1)
     facts["parallel_probe_at_end"] = round(parallel_probe(top, a.repeat), 2)
     with suppress(OSError):

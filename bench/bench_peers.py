@@ -29,10 +29,17 @@ A benchmark, not a timed test: it asserts nothing about speed.
     which favours the SDK. Target (modp-4096-equivalent groups; ElectionGuard's group is
     4096-bit): >= 10x the SDK's per-ballot throughput.
 
+Before and after, in the same run: ``--baseline REV`` also times our verifiers as they
+were at git revision REV (``git archive REV src``, extracted once under the cache and
+imported from there in a subprocess that reports its own wall and CPU time, with 1 and 2
+workers); for ElectionGuard, rows "exact" time the current code with batch verification
+turned off (``crypto.batch.set_enabled(False)``).
+
 Run from the repository root::
 
     .venv/bin/python bench/bench_peers.py [--ballots 2000] [--eg-ballots 32]
-        [--repeat 3] [--eg-shape yesno4|script] [--only belenios|electionguard] [--json]
+        [--repeat 3] [--eg-shape yesno4|script] [--only belenios|electionguard]
+        [--baseline REV] [--json]
 
 Progress goes to stderr; the table (or, with ``--json``, one JSON object) to stdout.
 """
@@ -53,6 +60,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -243,6 +251,66 @@ def run_ours_belenios(archive: Path, workers: int) -> tuple[float, float, bool]:
     return wall, cpu, report.ok
 
 
+# Runs our verifier from another source tree (``--baseline``), timing itself.
+BASELINE = r"""
+import json, resource, sys, time
+sys.path.insert(0, sys.argv[1])
+kind, path, workers = sys.argv[2], sys.argv[3], int(sys.argv[4])
+from pathlib import Path
+def cpu():
+    me, ch = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + ch.ru_utime + ch.ru_stime
+if kind == "belenios":
+    from plebiscite.interop.belenios import verify_foreign
+    t, c = time.perf_counter(), cpu()
+    ok = verify_foreign(Path(path), workers).ok
+    out = {"wall": time.perf_counter() - t, "cpu": cpu() - c, "ok": ok}
+else:
+    from plebiscite.interop.electionguard import time_ballots
+    c = cpu()
+    out = time_ballots(Path(path), workers)
+    out["cpu"] = cpu() - c
+import plebiscite
+out["module"] = plebiscite.__file__
+json.dump(out, sys.stdout)
+"""
+
+
+def baseline_src(rev: str) -> Path:
+    """``src/`` as it was at git revision ``rev``, extracted once under the cache."""
+    git = ["git", "-C", str(ROOT)]
+    full = subprocess.run(
+        [*git, "rev-parse", "--short", rev], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    out = CACHE / f"src-{full}"
+    if not (out / "src" / "plebiscite").is_dir():
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        tar = subprocess.run([*git, "archive", full, "src"], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(out)], input=tar.stdout, check=True)
+    return out / "src"
+
+
+def run_baseline(src: Path, kind: str, path: Path, workers: int) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, "-c", BASELINE, str(src), kind, str(path), str(workers)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"baseline run failed: {proc.stderr[-3000:]}")
+    out: dict[str, Any] = json.loads(proc.stdout)
+    if not out["module"].startswith(str(src)):
+        raise RuntimeError(f"baseline imported {out['module']}, not the tree under {src}")
+    return out
+
+
+def run_baseline_belenios(src: Path, archive: Path, workers: int) -> tuple[float, float, bool]:
+    r = run_baseline(src, "belenios", archive, workers)
+    return r["wall"], r["cpu"], r["ok"]
+
+
 def run_cli_belenios(archive: Path, workers: int) -> tuple[float, float, bool]:
     cmd = [str(PLEBISCITE), "verify", str(archive), "--format", "belenios"]
     cmd += ["--workers", str(workers)]
@@ -254,7 +322,7 @@ def run_cli_belenios(archive: Path, workers: int) -> tuple[float, float, bool]:
     return wall, cpu, proc.returncode == 0
 
 
-def bench_belenios(n: int, repeat: int) -> dict[str, Any]:
+def bench_belenios(n: int, repeat: int, baseline: str | None = None) -> dict[str, Any]:
     archive, meta = belenios_archive(n)
     from plebiscite.interop.belenios import verify_foreign
 
@@ -265,6 +333,12 @@ def bench_belenios(n: int, repeat: int) -> dict[str, Any]:
         "ours, 2 workers": lambda: run_ours_belenios(archive, 2),
         "ours, CLI, 2 workers": lambda: run_cli_belenios(archive, 2),
     }
+    if baseline:
+        src = baseline_src(baseline)
+        for w in (1, 2):
+            runners[f"{baseline}, {w} worker{'s' if w > 1 else ''}"] = partial(
+                run_baseline_belenios, src, archive, w
+            )
     runs: dict[str, list[tuple[float, float, bool]]] = {k: [] for k in runners}
     order = list(runners)
     for r in range(repeat):
@@ -298,6 +372,7 @@ def bench_belenios(n: int, repeat: int) -> dict[str, Any]:
         "verdicts_agree": len(verdicts) == 1,
         "verdict": "verified" if verdicts == {True} else "disagree/failed",
         "target": "ours / theirs <= 0.25 (wall)",
+        "baseline": baseline,
     }
 
 
@@ -415,19 +490,39 @@ def run_ours_eg(rec: Path, workers: int) -> dict[str, Any]:
     return {**out, "cpu": cpu_now() - c0}
 
 
-def bench_eg(n: int, repeat: int, shape: str) -> dict[str, Any]:
+def run_ours_eg_exact(rec: Path, workers: int) -> dict[str, Any]:
+    from plebiscite.crypto import batch as batching
+
+    batching.set_enabled(False)  # worker processes fork with it
+    try:
+        return run_ours_eg(rec, workers)
+    finally:
+        batching.set_enabled(True)
+
+
+def bench_eg(n: int, repeat: int, shape: str, baseline: str | None = None) -> dict[str, Any]:
     from plebiscite.interop.electionguard import verify_foreign
 
     py = eg_python()
     rec, meta = eg_record(py, n, shape)
     verify_foreign(rec, 1)  # warm: imports, page cache; verdict checked below
     sdk: list[dict[str, Any]] = []
-    ours: dict[int, list[dict[str, Any]]] = {1: [], 2: []}
+    ours: dict[str, list[dict[str, Any]]] = {}
     steps: list[tuple[str, Callable[[], None]]] = [
         ("SDK is_valid_encryption", lambda: sdk.append(run_theirs_eg(py, rec))),
-        ("ours, 1 worker", lambda: ours[1].append(run_ours_eg(rec, 1))),
-        ("ours, 2 workers", lambda: ours[2].append(run_ours_eg(rec, 2))),
     ]
+
+    def add(label: str, run: Callable[[], dict[str, Any]]) -> None:
+        ours[label] = []
+        steps.append((label, lambda: ours[label].append(run())))
+
+    src = baseline_src(baseline) if baseline else None
+    for w in (1, 2):
+        each = f"{w} worker{'s' if w > 1 else ''}"
+        add(f"ours, time_ballots, {each}", partial(run_ours_eg, rec, w))
+        add(f"ours, exact (batching off), {each}", partial(run_ours_eg_exact, rec, w))
+        if src is not None:
+            add(f"{baseline}, {each}", partial(run_baseline, src, "eg", rec, w))
     for r in range(repeat):
         for name, step in steps if r % 2 == 0 else reversed(steps):
             t = time.perf_counter()
@@ -448,18 +543,19 @@ def bench_eg(n: int, repeat: int, shape: str) -> dict[str, Any]:
         "walls": [round(s["verify_wall"], 3) for s in sdk],
         "sdk_load_ms_per_ballot": round(1000 * median([s["load_wall"] for s in sdk]) / count, 2),
     }]  # fmt: skip
-    for w, rs in ours.items():
+    for label, rs in ours.items():
         wall_w = median([x["seconds"] for x in rs])
         cpu_w = median([x["cpu"] for x in rs])
         rows.append({
-            "verifier": f"ours, time_ballots, {w} worker{'s' if w > 1 else ''}",
+            "verifier": label,
             "ballots_per_s": round(count / wall_w, 2),
             "ms_per_ballot_wall": round(1000 * wall_w / count, 2),
             "cpu_ms_per_ballot": round(1000 * cpu_w / count, 2),
             "throughput_ratio_ours_over_sdk": round(sdk_wall / wall_w, 2),
             "walls": [x["seconds"] for x in rs],
         })  # fmt: skip
-    per_ballot = int(ours[1][0]["selection_proofs_per_ballot"])
+    one = ours["ours, time_ballots, 1 worker"]
+    per_ballot = int(one[0]["selection_proofs_per_ballot"])
     return {
         "record": str(rec),
         "record_meta": meta,
@@ -468,7 +564,7 @@ def bench_eg(n: int, repeat: int, shape: str) -> dict[str, Any]:
         "selection_proofs_per_ballot": per_ballot,
         "repeat": repeat,
         "rows": rows,
-        "cpu_ratio_sdk_over_ours_1w": round(sdk_cpu / median([x["cpu"] for x in ours[1]]), 2),
+        "cpu_ratio_sdk_over_ours_1w": round(sdk_cpu / median([x["cpu"] for x in one]), 2),
         "full_verify_2_workers": {
             "wall_s": round(wall, 2),
             "cpu_s": round(cpu, 2),
@@ -478,6 +574,7 @@ def bench_eg(n: int, repeat: int, shape: str) -> dict[str, Any]:
         "sdk_all_valid": sdk_valid,
         "verdicts_agree": sdk_valid == report.ok,
         "target": ">= 10x the SDK's per-ballot throughput",
+        "baseline": baseline,
     }
 
 
@@ -497,12 +594,12 @@ def table(res: dict[str, Any]) -> str:
             "",
             f"(1) Belenios archive, {b['ballots']} ballots, one yes/no question "
             f"(medians of {b['repeat']}; target ours/theirs <= 0.25)",
-            f"{'verifier':<24}{'wall s':>9}{'CPU s':>9}{'ms/ballot':>11}"
+            f"{'verifier':<28}{'wall s':>9}{'CPU s':>9}{'ms/ballot':>11}"
             f"{'CPU ms/b':>10}{'ours/theirs':>13}  verdicts",
         ]
         for r in b["rows"]:
             lines.append(
-                f"{r['verifier']:<24}{r['wall_s']:>9.2f}{r['cpu_s']:>9.2f}"
+                f"{r['verifier']:<28}{r['wall_s']:>9.2f}{r['cpu_s']:>9.2f}"
                 f"{r['ms_per_ballot_wall']:>11.2f}{r['cpu_ms_per_ballot']:>10.2f}"
                 f"{r['ratio_ours_over_theirs']:>13.3f}  {','.join(r['verdicts'])}"
             )
@@ -514,11 +611,11 @@ def table(res: dict[str, Any]) -> str:
             f"(2) ElectionGuard 1.4.0 record, {e['ballots']} ballots, shape {e['shape']} "
             f"({e['selection_proofs_per_ballot']} selection proofs per ballot; medians of "
             f"{e['repeat']}; target >= 10x)",
-            f"{'verifier':<52}{'ballots/s':>10}{'ms/ballot':>11}{'CPU ms/b':>10}{'x SDK':>8}",
+            f"{'verifier':<56}{'ballots/s':>10}{'ms/ballot':>11}{'CPU ms/b':>10}{'x SDK':>8}",
         ]
         for r in e["rows"]:
             lines.append(
-                f"{r['verifier']:<52}{r['ballots_per_s']:>10.2f}{r['ms_per_ballot_wall']:>11.2f}"
+                f"{r['verifier']:<56}{r['ballots_per_s']:>10.2f}{r['ms_per_ballot_wall']:>11.2f}"
                 f"{r['cpu_ms_per_ballot']:>10.2f}{r['throughput_ratio_ours_over_sdk']:>8.2f}"
             )
         f = e["full_verify_2_workers"]
@@ -542,15 +639,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--only", choices=["belenios", "electionguard"])
     ap.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    ap.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also time our verifiers as at git revision REV (before/after in one run)",
+    )
     args = ap.parse_args(argv)
     started = time.perf_counter()
     res: dict[str, Any] = {"machine": machine_facts(), "command": sys.argv}
     if args.only != "electionguard":
         if not bg.tool_available():
             raise SystemExit("belenios-tool not found on PATH")
-        res["belenios"] = bench_belenios(args.ballots, args.repeat)
+        res["belenios"] = bench_belenios(args.ballots, args.repeat, args.baseline)
     if args.only != "belenios":
-        res["electionguard"] = bench_eg(args.eg_ballots, args.repeat, args.eg_shape)
+        res["electionguard"] = bench_eg(args.eg_ballots, args.repeat, args.eg_shape, args.baseline)
     res["load_1min_at_end"] = round(os.getloadavg()[0], 2)
     res["seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(res, indent=2) if args.json else table(res))

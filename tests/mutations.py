@@ -1210,24 +1210,7 @@ def _ballot_late(base: Base, seed: int) -> Iterator[Mutation]:
 # check that should catch it, and matched by a pattern over "kind: description". They
 # still fail the suite (``make tamper`` exits 1, naming them); tests/test_tamper_suite.py
 # keeps one xfail(strict=True) test per bug.
-KNOWN_BUGS: dict[str, tuple[str, str]] = {
-    "V07-index-true": (
-        r"\(guardian_key\) data\.index(: | of another type \()True",
-        "V07 takes a guardian's index true for 1 (True == 1 in Python, not in JSON): a"
-        " second valid spelling of the guardian's signed key entry",
-    ),
-    "V16-counted-true": (
-        r"\(tally\) data\.counted\.[\w.-]+(: | of another type \()True",
-        "V16 takes a tally's counted true for 1 (it compares the object with ==): a second"
-        " valid spelling of the board's tally",
-    ),
-    "V22-noncanonical-cosignature": (
-        r"^line-noncanonical: cosignatures\.jsonl",
-        "V22 accepts a cosignature line that is not canonical JSON (record-format.md"
-        " section 17 requires it, as V02 requires it of checkpoints): two spellings of one"
-        " cosignature",
-    ),
-}
+KNOWN_BUGS: dict[str, tuple[str, str]] = {}
 
 
 def known_bug(m: Mutation) -> str | None:

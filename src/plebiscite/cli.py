@@ -214,7 +214,7 @@ def _run_verifier(
         except RecordError as exc:
             _err(str(exc))
     try:
-        raw = read_record(record)
+        raw = read_record(record, stream=True)  # read line by line, as often as needed
     except RecordError as exc:
         _err(str(exc))
     with _progress() as bar:
@@ -267,22 +267,23 @@ def _print_results(record: Path, report: Any) -> None:
 
     from plebiscite.record.entries import parse_entry
     from plebiscite.record.manifest import parse_manifest
+    from plebiscite.verify.checks import BALLOT_TAIL
     from plebiscite.verify.reader import read_record
 
     con = Console()
-    raw = read_record(record)
-    ref = parse_entry(raw.entries[0])
+    raw = read_record(record, stream=True)
+    # Verified already: only the referendum, lists, tally and disputes are read again
+    # (ballot lines, the bulk of the file, end so and are skipped unparsed).
+    entries = (parse_entry(line) for line in raw.entries if not line.endswith(BALLOT_TAIL))
+    ref = next(entries)
     m = parse_manifest(ref.data["manifest"])
     creds: dict[str, int] = {}
-    for line in raw.entries:
-        e = parse_entry(line)
-        if e.type == "credential_list":
-            creds[e.data["region"]] = int(e.data["count"])
     counted: dict[str, int] = {}
     disputes: dict[str, int] = {}
-    for line in raw.entries:
-        e = parse_entry(line)
-        if e.type == "tally":
+    for e in entries:
+        if e.type == "credential_list":
+            creds[e.data["region"]] = int(e.data["count"])
+        elif e.type == "tally":
             counted = e.data["counted"]
         elif e.type == "dispute":
             key = str(e.data.get("region") or "(no region)")

@@ -289,7 +289,7 @@ def _board_source(
             raw = read_record(record)
         except RecordError as exc:
             _err(str(exc))
-        return raw.entries, raw.checkpoints, raw.cosignatures
+        return list(raw.entries), list(raw.checkpoints), list(raw.cosignatures)
     from plebiscite.client import Client, ClientError
 
     assert server is not None

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from plebiscite.crypto.batch import Claims
 from plebiscite.crypto.elgamal import Ciphertext
 from plebiscite.crypto.group import Element, Group
 from plebiscite.crypto.hashing import Part, challenge
@@ -195,4 +196,42 @@ def verify_range(
         )
         if lhs != br.b:
             return False
+    return True
+
+
+def range_claims(
+    group: Group,
+    tag: str,
+    context: bytes,
+    key: Element,
+    ct: Ciphertext,
+    proof: RangeProof,
+    values: Sequence[int],
+    claims: Claims,
+    bind: Part = (),
+) -> bool:
+    """:func:`verify_range` for a batch: the challenge (strong Fiat-Shamir, unchanged) is
+    checked here, exactly; the branches' equations go to ``claims`` for a
+    :class:`~plebiscite.crypto.batch.Batch`. False if the challenge check fails.
+
+    ``ct``'s components must be claimed as members, or as products of members, in
+    ``claims`` by the caller; ``key`` must be a fixed base of the batch.
+    """
+    if len(proof.branches) != len(values):
+        return False
+    commitments: list[Element] = []
+    for br in proof.branches:
+        commitments += [br.a, br.b]
+    c = _range_challenge(group, tag, context, key, ct, values, bind, commitments)
+    q = group.q
+    if sum(br.challenge for br in proof.branches) % q != c:
+        return False
+    g = group.generator()
+    for br, v in zip(proof.branches, values, strict=True):
+        claims.equation(br.a, [(g, br.response), (ct.alpha, br.challenge)])
+        # (beta / g^v)^c = beta^c * g^(-v c)
+        terms = [(key, br.response), (ct.beta, br.challenge)]
+        if v:
+            terms.append((g, (-v * br.challenge) % q))
+        claims.equation(br.b, terms)
     return True

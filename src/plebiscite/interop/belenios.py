@@ -20,10 +20,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import gmpy2
 
 from plebiscite.crypto.group import Element, GroupError
 from plebiscite.interop.belenios_archive import (
@@ -169,6 +171,8 @@ class Verifier:
         self.s = state
         self.workers = workers
         self.question_problems: list[str] = []
+        # the ballot pass, when started early on worker processes (_start_ballots)
+        self._pending: tuple[ProcessPoolExecutor, list[BallotOutcome], list[Any]] | None = None
 
     # -- helpers -------------------------------------------------------------------
     def need_archive(self) -> Archive:
@@ -312,18 +316,31 @@ class Verifier:
             raise CannotRun("public credentials are not a list of strings")
         creds: dict[str, int] = {}
         problems = []
+        read: list[tuple[int, str, int, Element | str]] = []  # (k, text, weight, y or error)
         for k, line in enumerate(raw, 1):
             text, _, wtext = line.partition(",")
             weight = 1
             if _:
                 if not wtext.isdigit():
-                    problems.append(f"credential {k}: weight {wtext!r} is not a natural number")
+                    read.append(
+                        (k, text, 0, f"credential {k}: weight {wtext!r} is not a natural number")
+                    )
                     continue
                 weight = int(wtext)
             try:
-                y = ctx.elem(text, f"credential {k}")
+                read.append((k, text, weight, ctx.elem(text, f"credential {k}", member=False)))
             except FormatError as exc:
-                problems.append(str(exc))
+                read.append((k, text, weight, str(exc)))
+        members = iter(self._members([y for *_, y in read if isinstance(y, Element)]))
+        for k, text, weight, y in read:
+            if not isinstance(y, Element):
+                problems.append(y)
+                continue
+            if not next(members):
+                try:  # the exact message
+                    ctx.elem(text, f"credential {k}")
+                except FormatError as exc:
+                    problems.append(str(exc))
                 continue
             d = ctx.dec(y)
             if d in creds:
@@ -333,11 +350,25 @@ class Verifier:
         self.s.creds = creds
         return problems
 
+    def _members(self, elements: list[Element]) -> list[bool]:
+        """Membership of each element (``x^q == 1``), on ``workers`` threads: gmpy2's
+        ``powmod_base_list`` releases the GIL."""
+        ctx = self.need_ctx()
+        p, q = getattr(ctx.G, "p"), ctx.q  # noqa: B009 (a ModpGroup: Belenios groups are)
+        values = [e.value for e in elements]
+        parts = max(1, min(self.workers, len(values) // 64))
+        size = -(-len(values) // parts) if values else 0
+        chunks = [values[i : i + size] for i in range(0, len(values), size)] if size else []
+        if len(chunks) <= 1:
+            results = [list(gmpy2.powmod_base_list(ch, q, p)) for ch in chunks]
+        else:
+            with ThreadPoolExecutor(len(chunks)) as pool:
+                results = list(pool.map(lambda ch: gmpy2.powmod_base_list(ch, q, p), chunks))
+        return [r == 1 for chunk in results for r in chunk]
+
     # -- B09-B12: ballots ----------------------------------------------------------
-    def _ballots(self) -> list[BallotOutcome]:
+    def _ballot_work(self) -> tuple[BallotContext, list[BallotOutcome], list[list[Any]]]:
         s = self.s
-        if s.outcomes is not None:
-            return s.outcomes
         ctx = self.need_ctx()
         assert ctx.y is not None
         bctx = BallotContext(ctx.description, int(ctx.dec(ctx.y)), s.uuid, s.fingerprint,
@@ -350,16 +381,64 @@ class Verifier:
                 missing.append(BallotOutcome(i, problems=[("wellformed", "ballot not found")]))
             else:
                 items.append((i, data))
-        batches = [items[k : k + BATCH] for k in range(0, len(items), BATCH)]
-        outcomes: list[BallotOutcome] = list(missing)
-        if self.workers == 1 or len(batches) <= 1:
+        return bctx, missing, [items[k : k + BATCH] for k in range(0, len(items), BATCH)]
+
+    def _start_ballots(self) -> None:
+        """Hand the ballot pass to the worker processes before the first check: it needs
+        only the election, so it runs while this process reads the archive (B01-B03)
+        and tests the credentials (B08), instead of after them."""
+        if self.workers == 1:
+            return
+        try:
+            bctx, missing, batches = self._ballot_work()
+        except CannotRun:
+            return  # B09 will say why
+        if len(batches) <= 1:
+            return
+        # every worker is forked here, before B08 starts its threads
+        pool = ProcessPoolExecutor(min(self.workers, len(batches)))
+        futures = [pool.submit(check_ballot_batch, bctx, b) for b in batches]
+        self._pending = (pool, missing, futures)
+
+    def _stop_ballots(self) -> None:
+        if self._pending is not None:
+            pool, _, futures = self._pending
+            for f in futures:
+                f.cancel()
+            pool.shutdown()
+            self._pending = None
+
+    def _ballots(self) -> list[BallotOutcome]:
+        s = self.s
+        if s.outcomes is not None:
+            return s.outcomes
+        ctx = self.need_ctx()
+        outcomes: list[BallotOutcome]
+        if self._pending is not None:
+            _, missing, futures = self._pending
+            outcomes = list(missing)
+            for f in futures:
+                outcomes.extend(f.result())
+            self._stop_ballots()
+        else:
+            bctx, missing, batches = self._ballot_work()
+            outcomes = list(missing)
             for b in batches:
                 outcomes.extend(check_ballot_batch(bctx, b))
-        else:
-            with ProcessPoolExecutor(min(self.workers, len(batches))) as pool:
-                for res in pool.map(check_ballot_batch, [bctx] * len(batches), batches):
-                    outcomes.extend(res)
         outcomes.sort(key=lambda o: o.index)
+        # The workers leave each credential's membership to this process: a listed one
+        # passed B08's test; any other is tested here, and one outside the group makes
+        # its ballot ill-formed and nothing else, as when tested first thing.
+        try:
+            listed: dict[str, int] = self.need_creds()
+        except CannotRun:
+            listed = {}
+        for k, o in enumerate(outcomes):
+            if o.credential_unchecked and o.credential is not None and o.credential not in listed:
+                try:
+                    ctx.elem(o.credential, "credential")
+                except FormatError as exc:
+                    outcomes[k] = BallotOutcome(o.index, problems=[("wellformed", str(exc))])
         s.outcomes = outcomes
         return outcomes
 
@@ -415,7 +494,7 @@ class Verifier:
             w = creds[o.credential]
             for qi, row in enumerate(o.choices):
                 for j, (al, be) in enumerate(row):
-                    a, b = ctx.elem_int(al), ctx.elem_int(be)
+                    a, b = ctx.known(al), ctx.known(be)  # checked by the ballot pass (B09)
                     if w != 1:
                         a, b = ctx.G.pow(a, w), ctx.G.pow(b, w)
                     ta, tb = tally[qi][j]
@@ -589,6 +668,13 @@ class Verifier:
 
     # -- running ---------------------------------------------------------------------
     def run(self) -> Report:
+        self._start_ballots()
+        try:
+            return self._run()
+        finally:
+            self._stop_ballots()
+
+    def _run(self) -> Report:
         out = []
         for spec in CHECKS:
             fn: Callable[[], list[str] | None] = getattr(self, "check_" + spec.id.lower())

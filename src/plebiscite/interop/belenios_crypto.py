@@ -12,6 +12,14 @@ shapes and the ballot serialisation are Belenios's:
 
 Every element read from the archive is checked for membership in the order-q subgroup
 (:meth:`Ctx.elem`), every exponent for range ``0 <= x < q`` (:meth:`Ctx.scalar`).
+
+Belenios proofs carry only challenges and responses, so their commitments must be
+recomputed, one by one, before the hash can be checked: nothing here is batched by
+random linear combination (and belenios-2048's cofactor, 2 * 3 * a composite, would not
+allow it soundly; see :mod:`plebiscite.crypto.batch`). What is shared instead: a ballot's
+ciphertext components are each raised, in one comb (:meth:`ModpGroup.pow_many`), to q
+(the membership test) and to every challenge of the proofs that use them; ``g`` and the
+election key go through fixed-base tables.
 """
 
 from __future__ import annotations
@@ -21,8 +29,10 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
+
+import gmpy2
 
 from plebiscite.crypto.group import Element, Group, GroupError, get_group
 
@@ -40,9 +50,18 @@ def b64_sha256(data: bytes) -> str:
 
 def number(x: Any, what: str) -> int:
     """A JSON decimal string (as Belenios writes numbers)."""
-    if not isinstance(x, str) or not _DEC.fullmatch(x):
+    if not isinstance(x, str):
         raise FormatError(f"{what} is not a decimal string")
-    return int(x)
+    v = _decimal(x)
+    if v is None:
+        raise FormatError(f"{what} is not a decimal string")
+    return v
+
+
+@lru_cache(maxsize=256)
+def _decimal(x: str) -> int | None:
+    # a ballot's numbers are read twice (canonical form, then values): the second is a hit
+    return int(x) if _DEC.fullmatch(x) else None
 
 
 def jstr(s: str) -> str:
@@ -64,17 +83,28 @@ class Ctx:
             self.G.precompute(self.y)
 
     # -- decoding --------------------------------------------------------------------
-    def elem_int(self, v: int) -> Element:
+    def elem_int(self, v: int, *, member: bool = True) -> Element:
+        """``member=False`` checks the range only: for callers that test membership
+        later, before trusting the element (:func:`check_ballot`, B08)."""
         if not 0 < v < 1 << (8 * self.G.element_bytes):
             raise GroupError("element out of range")
-        return self.G.decode_element(v.to_bytes(self.G.element_bytes, "big"))
+        return self.G.decode_element(v.to_bytes(self.G.element_bytes, "big"), member_check=member)
 
-    def elem(self, x: Any, what: str) -> Element:
+    def elem(self, x: Any, what: str, *, member: bool = True) -> Element:
         v = number(x, what)
         try:
-            return self.elem_int(v)
+            return self.elem_int(v, member=member)
         except GroupError as exc:
             raise FormatError(f"{what} is not in the group ({exc})") from exc
+
+    def known(self, v: int) -> Element:
+        """An element this verifier has already checked (a ballot's ciphertext, back
+        from a worker): no second membership test."""
+        return Element(self.G, gmpy2.mpz(v))
+
+    def powers(self, e: Element, exponents: list[int]) -> dict[int, Element]:
+        """``e`` raised to each public exponent (not reduced mod q), in one comb."""
+        return dict(zip(exponents, self.G.pow_many(e, exponents), strict=True))
 
     def scalar(self, x: Any, what: str) -> int:
         v = number(x, what)
@@ -91,7 +121,7 @@ class Ctx:
 
     @staticmethod
     def dec(e: Element) -> str:
-        return str(int.from_bytes(e.to_bytes(), "big"))
+        return str(e.value)  # the group's integer (gmpy2 prints it in decimal)
 
     def hash(self, prefix: str, elems: list[Element]) -> int:
         s = prefix + ",".join(self.dec(e) for e in elems)
@@ -122,17 +152,28 @@ class Ctx:
         zkp: str,
         alpha: Element,
         beta: Element,
-        ds: list[Element],
+        ms: list[int],
         proofs: list[tuple[int, int]],
+        apow: dict[int, Element] | None = None,
+        bpow: dict[int, Element] | None = None,
     ) -> bool:
-        """Interval proof (section 4.12): ``(alpha, beta)`` encrypts one of the ``m``
-        with ``ds[i] = g^-m_i``."""
-        if len(ds) != len(proofs):
+        """Interval proof (section 4.12): ``(alpha, beta)`` encrypts one of the ``ms``.
+
+        Branch i's commitments are ``g^r alpha^c`` and ``y^r (beta g^-m_i)^c``, computed
+        as ``y^r beta^c g^(-m_i c)``. ``apow`` and ``bpow`` map each challenge to the
+        power of ``alpha`` and ``beta``, when the caller has them already."""
+        if len(ms) != len(proofs):
             return False
+        cs = [c for c, _ in proofs]
+        if apow is None:
+            apow = self.powers(alpha, cs)
+        if bpow is None:
+            bpow = self.powers(beta, cs)
         commitments, total = [], 0
-        for (c, r), d in zip(proofs, ds, strict=True):
-            commitments.append(self.gpow(r) * self.G.pow(alpha, c))
-            commitments.append(self.ypow(r) * self.G.pow(beta * d, c))
+        for (c, r), m in zip(proofs, ms, strict=True):
+            commitments.append(self.gpow(r) * apow[c])
+            b = self.ypow(r) * bpow[c]
+            commitments.append(b * self.gpow((-m * c) % self.q) if m else b)
             total += c
         prefix = f"prove|{zkp}|{self.dec(alpha)},{self.dec(beta)}|"
         return self.hash(prefix, commitments) == total % self.q
@@ -218,6 +259,9 @@ class BallotOutcome:
     credential: str | None = None  # decimal, when readable
     choices: list[list[tuple[int, int]]] | None = None  # (alpha, beta), when well-formed
     problems: list[tuple[str, str]] = field(default_factory=list)  # (kind, message)
+    # The credential's membership is the caller's to test (see check_ballot): B08 has
+    # tested every listed credential already, so only an unlisted one needs it.
+    credential_unchecked: bool = False
 
 
 def _ser_proof(p: Any) -> str:
@@ -259,22 +303,29 @@ def _ser_answer(a: Any) -> str:
 
 def serialize_ballot(b: Any, *, signature: bool = True) -> str:
     """Belenios's compact serialisation of a ballot, fields in the specified order."""
+    head, sig = _serialize_parts(b)
+    return head + (sig if signature else "") + "}"
+
+
+def _serialize_parts(b: Any) -> tuple[str, str]:
+    """The serialisation without its closing brace, and the signature field (or "")."""
     if not isinstance(b, dict):
         raise FormatError("the ballot is not a JSON object")
     uuid, eh, answers = b.get("election_uuid"), b.get("election_hash"), b.get("answers")
     if not isinstance(uuid, str) or not isinstance(eh, str) or not isinstance(answers, list):
         raise FormatError("the ballot lacks election_uuid, election_hash or answers")
     cred = number(b.get("credential"), "credential")
-    out = (
+    head = (
         f'{{"election_uuid":{jstr(uuid)},"election_hash":{jstr(eh)},"credential":"{cred}",'
         f'"answers":[' + ",".join(_ser_answer(a) for a in answers) + "]"
     )
-    if signature and "signature" in b:
+    sig = ""
+    if "signature" in b:
         s = b["signature"]
         if not isinstance(s, dict) or not isinstance(s.get("hash"), str):
             raise FormatError("the signature is not {hash, proof}")
-        out += f',"signature":{{"hash":{jstr(s["hash"])},"proof":{_ser_proof(s.get("proof"))}}}'
-    return out + "}"
+        sig = f',"signature":{{"hash":{jstr(s["hash"])},"proof":{_ser_proof(s.get("proof"))}}}'
+    return head, sig
 
 
 def check_ballot(ctx: BallotContext, index: int, raw: bytes) -> BallotOutcome:
@@ -288,19 +339,20 @@ def check_ballot(ctx: BallotContext, index: int, raw: bytes) -> BallotOutcome:
 
     try:
         b = json.loads(raw)
-        canonical = serialize_ballot(b)
+        head, sig_part = _serialize_parts(b)
     except (ValueError, UnicodeDecodeError) as exc:
         return bad("wellformed", f"ill-formed ballot ({exc})")
-    if canonical.encode() != raw:
+    if (head + sig_part + "}").encode() != raw:
         return bad("wellformed", "ballot not in canonical form")
     if set(b) - {"election_uuid", "election_hash", "credential", "answers", "signature"}:
         return bad("wellformed", "ballot not in canonical form (unknown fields)")
     c = ctx_for(ctx.group, ctx.y)
-    try:
-        cred = c.elem(b["credential"], "credential")
+    try:  # membership: the caller's (B08 tests every listed credential)
+        cred = c.elem(b["credential"], "credential", member=False)
     except FormatError as exc:
         return bad("wellformed", str(exc))
     out.credential = c.dec(cred)
+    out.credential_unchecked = True
     if b["election_uuid"] != ctx.uuid:
         return bad("wellformed", "election_uuid is not this election's")
     if b["election_hash"] != ctx.fingerprint:
@@ -309,9 +361,14 @@ def check_ballot(ctx: BallotContext, index: int, raw: bytes) -> BallotOutcome:
     if len(answers) != len(ctx.questions):
         return bad("wellformed", f"{len(answers)} answers for {len(ctx.questions)} questions")
     parsed = []
+    read: list[Element] = []  # ciphertext components in reading order, membership untested
     try:
         for k, (a, q) in enumerate(zip(answers, ctx.questions, strict=True), 1):
-            cts = [(c.elem(x["alpha"], "alpha"), c.elem(x["beta"], "beta")) for x in a["choices"]]
+            cts = []
+            for x in a["choices"]:
+                read.append(c.elem(x["alpha"], "alpha", member=False))
+                read.append(c.elem(x["beta"], "beta", member=False))
+                cts.append((read[-2], read[-1]))
             if len(cts) != q.width or len(a["individual_proofs"]) != q.width:
                 raise FormatError(f"answer {k}: {len(cts)} choices for {q.width}")
             ips = [[c.proof(p, "proof") for p in ps] for ps in a["individual_proofs"]]
@@ -326,21 +383,38 @@ def check_ballot(ctx: BallotContext, index: int, raw: bytes) -> BallotOutcome:
             raise FormatError("no signature")
         spf = c.proof(sig["proof"], "signature proof")
     except FormatError as exc:
-        return bad("wellformed", str(exc))
-    out.choices = [[(int(c.dec(al)), int(c.dec(be))) for al, be in cts] for cts, *_ in parsed]
+        # an element read before the error that is not a member is what reading them
+        # in order, each checked at once, meets first
+        return bad("wellformed", _first_non_member(c, read) or str(exc))
+    # Each component's powers in one comb: q (membership), its individual proof's
+    # challenges and, for a question of at most two answers without blank, the overall
+    # proof's (the overall ciphertext is the product of the answers'; below two answers
+    # the extra exponents in the comb cost less than a separate exponentiation).
+    powers: list[list[tuple[dict[int, Element], dict[int, Element]]]] = []
+    for (cts, ips, overall, _), q in zip(parsed, ctx.questions, strict=True):
+        fold = [ch for ch, _ in overall] if not q.blank and q.width <= 2 else []
+        row = []
+        for (al, be), ps in zip(cts, ips, strict=True):
+            exps = [c.q, *(ch for ch, _ in ps), *fold]
+            row.append((c.powers(al, exps), c.powers(be, exps)))
+        powers.append(row)
+    members = [pw[c.q] == c.one for row in powers for pa_pb in row for pw in pa_pb]
+    if not all(members):
+        return bad("wellformed", _first_non_member(c, read) or "a ciphertext is not in the group")
+    out.choices = [[(int(al.value), int(be.value)) for al, be in cts] for cts, *_ in parsed]
     # signature (section 4.14): over the hash of the ballot without its signature
-    expected = b64_sha256(serialize_ballot(b, signature=False).encode())
+    expected = b64_sha256((head + "}").encode())  # serialize_ballot(b, signature=False)
     if sig["hash"] != expected:
         bad("signature", "signature hash is not the hash of the ballot")
     elif not c.schnorr(f"sig|{expected}|", cred, spf):
         bad("signature", "invalid signature")
     # proofs (sections 4.11-4.13)
     zkp0 = f"{ctx.fingerprint}|{c.dec(cred)}"
-    ginv = c.one / c.g
-    d01 = [c.one, ginv]
-    for k, ((cts, ips, overall, bp), q) in enumerate(zip(parsed, ctx.questions, strict=True), 1):
-        for j, ((al, be), ps) in enumerate(zip(cts, ips, strict=True), 1):
-            if not c.disj(zkp0, al, be, d01, ps):
+    for k, ((cts, ips, overall, bp), q, row) in enumerate(
+        zip(parsed, ctx.questions, powers, strict=True), 1
+    ):
+        for j, ((al, be), ps, (pa, pb)) in enumerate(zip(cts, ips, row, strict=True), 1):
+            if not c.disj(zkp0, al, be, [0, 1], ps, pa, pb):
                 bad("proofs", f"answer {k}, choice {j}: invalid individual proof")
         zkp = zkp0 + "|" + ",".join(f"{c.dec(al)},{c.dec(be)}" for al, be in cts)
         if q.blank:
@@ -353,10 +427,26 @@ def check_ballot(ctx: BallotContext, index: int, raw: bytes) -> BallotOutcome:
                 bad("proofs", f"answer {k}: invalid overall proof")
         else:
             sa, sb = c.G.prod(a for a, _ in cts), c.G.prod(b_ for _, b_ in cts)
-            ds = [c.one / c.gpow(m) for m in range(q.min, q.max + 1)]
-            if not c.disj(zkp, sa, sb, ds, overall):
+            ms = list(range(q.min, q.max + 1))
+            sapow = sbpow = None
+            if q.width <= 2:  # folded above: (prod alpha)^c = prod (alpha^c)
+                chs = [ch for ch, _ in overall]
+                sapow = {ch: c.G.prod(pa[ch] for pa, _ in row) for ch in chs}
+                sbpow = {ch: c.G.prod(pb[ch] for _, pb in row) for ch in chs}
+            if not c.disj(zkp, sa, sb, ms, overall, sapow, sbpow):
                 bad("proofs", f"answer {k}: invalid overall proof")
     return out
+
+
+def _first_non_member(c: Ctx, read: list[Element]) -> str | None:
+    """The message for the first element of ``read`` outside the order-q subgroup, as
+    the exact decoding gives it; None if all are members."""
+    for i, e in enumerate(read):
+        try:
+            c.elem_int(int(e.value))
+        except GroupError as exc:
+            return f"{'beta' if i % 2 else 'alpha'} is not in the group ({exc})"
+    return None
 
 
 def check_ballot_batch(ctx: BallotContext, batch: list[tuple[int, bytes]]) -> list[BallotOutcome]:

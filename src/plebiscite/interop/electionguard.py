@@ -50,7 +50,7 @@ from plebiscite.interop.electionguard_manifest import Manifest, parse_manifest
 from plebiscite.verify.reader import RecordError
 from plebiscite.verify.report import CheckResult, Report, Status
 
-BATCH = 8  # ballots per task for the worker processes
+BATCH = 16  # ballots per task for the worker processes (and per proof batch)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,11 @@ One pass over a submitted ballot does spec steps 4 (selection proofs), 5 (contes
 limits) and the per-ballot half of step 6 (the ballot's hashes and tracking code); the
 chain between ballots, the aggregation and the decryptions are checked by the caller
 from what each ballot returns.
+
+:func:`check_batch` checks the membership of every ciphertext and the equations of every
+proof of its ballots at once (:mod:`plebiscite.crypto.batch`; the challenge hashes are
+still checked one by one). A ballot with any finding, and every ballot of a batch that
+does not hold, is checked again on its own, so the findings are the exact path's.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from plebiscite.crypto import batch as batching
+from plebiscite.crypto.batch import Batch, Claims
 from plebiscite.crypto.group import Element
 from plebiscite.interop.electionguard_crypto import (
     Bad,
@@ -59,17 +66,22 @@ class BallotOutcome:
 _KEYS: dict[int, Element] = {}
 
 
-def _key(value: int) -> Element:
+def _key(value: int, table: bool = True) -> Element:
+    """The joint key, checked once per process; with its fixed-base table when ballots
+    are checked one by one (a batch raises it to a single exponent)."""
     k = _KEYS.get(value)
     if k is None:
         g = group()
         k = g.decode_element(value.to_bytes(g.element_bytes, "big"))
-        g.precompute(k)
         _KEYS[value] = k
+    if table:
+        group().precompute(k)
     return k
 
 
-def check_ballot(ctx: BallotContext, path: str) -> BallotOutcome:
+def check_ballot(ctx: BallotContext, path: str, claims: Claims | None = None) -> BallotOutcome:
+    """One ballot's findings. With ``claims``, the memberships and proof equations go
+    there for a batch instead of being checked (see :func:`check_batch`)."""
     out = BallotOutcome(path)
     try:
         with open(path, "rb") as f:
@@ -80,7 +92,7 @@ def check_ballot(ctx: BallotContext, path: str) -> BallotOutcome:
         out.unreadable = f"{Path(path).name}: unreadable ({exc})"
         return out
     who = out.object_id
-    key = _key(ctx.public_key)
+    key = _key(ctx.public_key, table=claims is None)
     m = ctx.manifest
     try:
         out.state = integer(b.get("state"), "state")
@@ -133,6 +145,7 @@ def check_ballot(ctx: BallotContext, path: str) -> BallotOutcome:
         wanted = {s.object_id: s for s in desc.selections + desc.placeholders}
         sel_hashes: list[tuple[int, int]] = []
         product: tuple[Element, Element] | None = None
+        factors: tuple[list[Element], list[Element]] = ([], [])
         ids = []
         for si, s in enumerate(sels):
             sw = f"{where} selection #{si}"
@@ -145,12 +158,14 @@ def check_ballot(ctx: BallotContext, path: str) -> BallotOutcome:
                 sdesc_hash = scalar(s.get("description_hash"), f"{sw} description_hash")
                 s_hash = scalar(s.get("crypto_hash"), f"{sw} crypto_hash")
                 placeholder = s.get("is_placeholder_selection")
-                alpha, beta = ciphertext(s.get("ciphertext"), f"{sw} ciphertext")
+                alpha, beta = ciphertext(s.get("ciphertext"), f"{sw} ciphertext", claims)
             except Bad as exc:
                 out.e04.append(str(exc))
                 continue
             sel_hashes.append((sseq, s_hash))
             product = (alpha, beta) if product is None else (product[0] * alpha, product[1] * beta)
+            factors[0].append(alpha)
+            factors[1].append(beta)
             sd = wanted.get(sid)
             if sd is None:
                 out.e04.append(f"{sw}: not a selection of the contest")
@@ -165,7 +180,7 @@ def check_ballot(ctx: BallotContext, path: str) -> BallotOutcome:
             if s_hash != hash_elems(sid, Hx(sdesc_hash), Hx(hash_elems(hx(alpha), hx(beta)))):
                 out.e06.append(f"{sw}: crypto_hash is not H(id, description hash, H(A, B))")
             try:
-                check_disjunctive(key, ctx.qbar, alpha, beta, s.get("proof"), f"{sw} proof")
+                check_disjunctive(key, ctx.qbar, alpha, beta, s.get("proof"), f"{sw} proof", claims)
             except Bad as exc:
                 out.e04.append(str(exc))
         if sorted(ids) != sorted(wanted):
@@ -176,11 +191,25 @@ def check_ballot(ctx: BallotContext, path: str) -> BallotOutcome:
         if c_hash != hash_elems(cid, Hx(desc_hash), *[Hx(h) for _, h in sorted(sel_hashes)]):
             out.e06.append(f"{where}: crypto_hash is not H(id, description hash, selections)")
         try:
-            acc = ciphertext(c.get("ciphertext_accumulation"), f"{where} ciphertext_accumulation")
+            acc_what = f"{where} ciphertext_accumulation"
+            if claims is None:
+                acc = ciphertext(c.get("ciphertext_accumulation"), acc_what)
+            else:  # equal to the product of claimed members, or this ballot goes exact
+                acc = ciphertext(c.get("ciphertext_accumulation"), acc_what, Claims())
             if product is None or acc != product:
                 raise Bad(f"{where}: ciphertext_accumulation is not the product of the selections")
+            if claims is not None:
+                claims.product(acc[0], [(x, 1) for x in factors[0]])
+                claims.product(acc[1], [(x, 1) for x in factors[1]])
             check_constant(
-                key, ctx.qbar, acc[0], acc[1], c.get("proof"), desc.number_elected, f"{where} proof"
+                key,
+                ctx.qbar,
+                acc[0],
+                acc[1],
+                c.get("proof"),
+                desc.number_elected,
+                f"{where} proof",
+                claims,
             )
         except Bad as exc:
             out.e05.append(str(exc))
@@ -197,5 +226,26 @@ def check_ballot(ctx: BallotContext, path: str) -> BallotOutcome:
     return out
 
 
+def _clean(o: BallotOutcome) -> bool:
+    return not (o.unreadable or o.e04 or o.e05 or o.e06)
+
+
 def check_batch(ctx: BallotContext, paths: list[str]) -> list[BallotOutcome]:
-    return [check_ballot(ctx, p) for p in paths]
+    """Every ballot's outcome, as :func:`check_ballot` alone gives it."""
+    if not batching.enabled():
+        return [check_ballot(ctx, p) for p in paths]
+    bv = Batch(group(), fixed=[_key(ctx.public_key, table=False)])
+    outcomes: list[BallotOutcome] = []
+    batched: list[int] = []
+    for p in paths:
+        claims = Claims()
+        o = check_ballot(ctx, p, claims)
+        if _clean(o) and bv.add(claims):
+            batched.append(len(outcomes))
+        else:  # the exact path finds and names whatever is wrong
+            o = check_ballot(ctx, p)
+        outcomes.append(o)
+    if batched and not bv.check():
+        for i in batched:
+            outcomes[i] = check_ballot(ctx, outcomes[i].path)
+    return outcomes

@@ -9,6 +9,11 @@ leading zero bytes). Every element read goes through :func:`element`, which chec
 range and subgroup membership (``member=False`` only for a proof's commitments, whose
 membership the verification equation implies); every exponent through :func:`scalar`,
 which checks ``0 <= x < q``.
+
+The ballot proofs can also be checked in batches (:mod:`plebiscite.crypto.batch`): with
+``claims``, :func:`ciphertext` leaves the membership test and :func:`check_disjunctive`
+and :func:`check_constant` leave their equations (never their challenge hashes) to the
+batch.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from plebiscite.crypto.batch import Claims
 from plebiscite.crypto.group import Element, Group, GroupError, get_group
 
 GROUP_NAME = "electionguard-1"
@@ -130,12 +136,17 @@ def hx(e: Element) -> Hx:
     return Hx(int(e.value))
 
 
-def ciphertext(d: Any, what: str) -> tuple[Element, Element]:
+def ciphertext(d: Any, what: str, claims: Claims | None = None) -> tuple[Element, Element]:
+    """A ciphertext's two elements; with ``claims``, their membership is claimed there
+    (tested by the batch) instead of tested here."""
     d = obj(d, what)
-    return (
-        element(field(d, "pad", what), f"{what} pad"),
-        element(field(d, "data", what), f"{what} data"),
-    )
+    member = claims is None
+    pad = element(field(d, "pad", what), f"{what} pad", member=member)
+    data = element(field(d, "data", what), f"{what} data", member=member)
+    if claims is not None:
+        claims.member(pad)
+        claims.member(data)
+    return pad, data
 
 
 # --- proofs -------------------------------------------------------------------------
@@ -158,9 +169,16 @@ def check_schnorr(key: Element, proof: Any, what: str) -> None:
 
 
 def check_disjunctive(
-    key: Element, qbar: int, alpha: Element, beta: Element, proof: Any, what: str
+    key: Element,
+    qbar: int,
+    alpha: Element,
+    beta: Element,
+    proof: Any,
+    what: str,
+    claims: Claims | None = None,
 ) -> None:
-    """A selection encrypts 0 or 1 (spec step 4)."""
+    """A selection encrypts 0 or 1 (spec step 4). With ``claims``, the four equations
+    are added there instead of checked here."""
     g = group()
     p = obj(proof, what)
     a0 = element(field(p, "proof_zero_pad", what), f"{what} a0", member=False)
@@ -176,6 +194,13 @@ def check_disjunctive(
         raise Bad(f"{what}: c0 + c1 != c")
     if c != hash_elems(Hx(qbar), hx(alpha), hx(beta), hx(a0), hx(b0), hx(a1), hx(b1)):
         raise Bad(f"{what}: challenge is not H(Q', alpha, beta, a0, b0, a1, b1)")
+    if claims is not None:
+        gen, q = g.generator(), g.q
+        claims.equation(a0, [(gen, v0), (alpha, q - c0)])
+        claims.equation(a1, [(gen, v1), (alpha, q - c1)])
+        claims.equation(b0, [(key, v0), (beta, q - c0)])
+        claims.equation(b1, [(gen, c1), (key, v1), (beta, q - c1)])
+        return
     if g.g_pow(v0) != a0 * alpha**c0:
         raise Bad(f"{what}: g^v0 != a0 * alpha^c0")
     if g.g_pow(v1) != a1 * alpha**c1:
@@ -194,9 +219,11 @@ def check_constant(
     proof: Any,
     limit: int,
     what: str,
+    claims: Claims | None = None,
 ) -> None:
     """A contest's selections (placeholders included) add up to exactly ``limit``
-    (spec step 5)."""
+    (spec step 5). With ``claims``, the two equations are added there (``alpha`` and
+    ``beta`` must be claimed members or products of them)."""
     g = group()
     p = obj(proof, what)
     constant = integer(field(p, "constant", what), f"{what} constant")
@@ -208,6 +235,11 @@ def check_constant(
     v = scalar(field(p, "response", what), f"{what} response")
     if c != hash_elems(Hx(qbar), hx(alpha), hx(beta), hx(a), hx(b)):
         raise Bad(f"{what}: challenge is not H(Q', alpha, beta, a, b)")
+    if claims is not None:
+        gen, q = g.generator(), g.q
+        claims.equation(a, [(gen, v), (alpha, q - c)])
+        claims.equation(b, [(gen, c * limit), (key, v), (beta, q - c)])
+        return
     if g.g_pow(v) != a * alpha**c:
         raise Bad(f"{what}: g^v != a * alpha^c")
     if g.g_pow(c * limit) * key**v != b * beta**c:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -163,12 +164,12 @@ def make_attestation(
         "time": format_time(now or datetime.now(UTC)),
     }
     try:
-        raw = read_record(Path(record))
+        raw = read_record(Path(record), stream=True)  # bounded memory, whatever the size
     except RecordError:
         return sign_attestation(doc, key), EXIT_UNUSABLE
     report = verify_record(raw, workers, progress)
-    doc["record"] = _final_checkpoint(raw.checkpoints)
-    doc["election_id"] = _election_id(raw.entries)
+    doc["record"] = _final_checkpoint(list(raw.checkpoints))
+    doc["election_id"] = _election_id(list(itertools.islice(raw.entries, 1)))
     doc["results_digest"] = results_digest(report.results)
     doc["checks"] = [{"id": c.id, "status": c.status} for c in report.checks]
     doc["verdict"] = VERIFIED if report.ok else FAILED
@@ -203,9 +204,9 @@ def record_view(record: Path) -> RecordView:
     a record edited by hand cannot make an observer or a checkpoint up."""
     from plebiscite.verify.reader import read_record
 
-    raw = read_record(Path(record))
+    raw = read_record(Path(record), stream=True)
     try:
-        ref = parse_entry(raw.entries[0])
+        ref = parse_entry(next(iter(raw.entries)))
         if ref.type != "referendum":
             raise EntryError("the first entry is not the referendum")
         board_key = b64decode(ref.data.get("board_key"), 32, "board_key")
@@ -218,7 +219,7 @@ def record_view(record: Path) -> RecordView:
     except (ValueError, TypeError, AttributeError, KeyError):  # ManifestError is a ValueError
         view.observers = {}
     board_b64 = base64.b64encode(board_key).decode()
-    for line in raw.entries[1:]:
+    for line in itertools.islice(raw.entries, 1, None):
         if _ACCREDITATION not in line:
             continue  # cannot be an accreditation: skip parsing the ballots
         try:

@@ -114,3 +114,24 @@ def loads(data: bytes | str) -> Any:
         raise CanonicalError(f"not valid JSON: {exc}") from exc
     except RecursionError as exc:
         raise CanonicalError("not valid JSON: nested too deeply") from exc
+
+
+def json_equal(a: Any, b: Any) -> bool:
+    """Equality of two JSON values as JSON sees them: ``true`` is not ``1`` and ``1.0`` is
+    ``1`` only as numbers (Python's ``True == 1`` would let a second spelling of a signed
+    value through)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, dict):
+        return (
+            isinstance(b, dict) and a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
+        )
+    if isinstance(a, list):
+        return (
+            isinstance(b, list)
+            and len(a) == len(b)
+            and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
+        )
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a == b
+    return type(a) is type(b) and bool(a == b)

@@ -4,17 +4,36 @@ The verifier re-derives everything from the record with ``crypto/``, ``record/``
 ``board/`` only; it never imports the producing side (``election/``), so a bug there
 cannot hide itself. Each check returns data; a check whose inputs are missing because
 an earlier check failed is reported as failed ("cannot run"), never as passed.
+
+The record is read as a stream, so memory stays bounded by the voters, not by the
+ballots' bytes:
+
+1. *Scan* (this process, no cryptography): every line's Merkle leaf hash, and every
+   entry but the ballots parsed and kept (ceremony, lists, tally, shares: a few).
+   Ballot lines are recognised by their canonical ending and skipped.
+2. The checks that need only those entries (V04, V07-V10) establish the referendum
+   file, the joint key, the context hash and the credential lists.
+3. *Walk*: the file is read again; ballot lines go in batches of ``BATCH`` to workers
+   (``verify/ballots.py`` ``check_lines``: parse, signature, proofs, tracking code, and
+   the product of the ciphertexts of the ballots in the counting window), a bounded
+   number in flight. Their small per-ballot fields come back and are merged in log
+   order with the other entries, for the checks that follow the board in order (V01,
+   V02, V05, V06, V12, V14-V16) and for forensics. Only per-credential state is kept.
+4. Revoted ballots were multiplied into the batch products too; their ciphertexts are
+   read once more and divided out, which leaves the product of the counted ballots
+   (V17).
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, cast
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
 
 from plebiscite.board.checkpoint import Checkpoint, verify_checkpoint
 from plebiscite.board.cosign import Cosignature, trusted_by, verify_cosignature
@@ -24,12 +43,13 @@ from plebiscite.crypto.elgamal import Ciphertext
 from plebiscite.crypto.group import Element, Group, GroupError, get_group
 from plebiscite.crypto.proofs import verify_equality, verify_schnorr
 from plebiscite.record import codec
-from plebiscite.record.canonical import CanonicalError, canonical_bytes, loads
+from plebiscite.record.canonical import CanonicalError, canonical_bytes, json_equal, loads
 from plebiscite.record.entries import (
     Entry,
     EntryError,
     b64decode,
     election_id_of,
+    format_time,
     parse_entry,
     parse_entry_time,
     verify_entry_signature,
@@ -44,6 +64,7 @@ from plebiscite.record.manifest import (
     parse_observer,
     pinned_authority_key,
     pinned_guardian_key,
+    quorum_witnesses,
     witness_keys,
     witness_quorum,
 )
@@ -55,9 +76,23 @@ from plebiscite.record.protocol import (
     decryption_bind,
     dispute_problem,
 )
-from plebiscite.verify.ballots import BallotContext, BallotFinding, check_batch, check_challenged
+from plebiscite.verify.ballots import (
+    BallotContext,
+    BallotFinding,
+    BallotLine,
+    LineResult,
+    LineWork,
+    Product,
+    check_challenged,
+    check_lines,
+    entry_micros,
+    product_lines,
+)
 from plebiscite.verify.reader import RawRecord
 from plebiscite.verify.report import CheckResult, CheckSpec, Report, Status
+
+if TYPE_CHECKING:
+    from plebiscite.verify.forensics import Accumulator
 
 # Mapping: ElectionGuard Design Specification v2.1.0, section 6.2 verification steps;
 # the checks `belenios-tool election verify` makes (Belenios 2.x sources).
@@ -109,7 +144,13 @@ CHECKS: list[CheckSpec] = [
 # fmt: on
 TITLES = {c.id: c.title for c in CHECKS}
 
-BATCH = 64
+BATCH = 64  # ballots per task
+IN_FLIGHT = 4  # tasks in flight per worker (back-pressure: bounded memory)
+DETAILS = 50  # details kept per check (the report shows no more)
+# A ballot entry's canonical line ends so (keys are sorted, "type" is last): the scan
+# skips such lines, the workers parse them (and report any that is not an entry).
+BALLOT_TAIL = b'"type":"ballot"}'
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class CannotRun(Exception):
@@ -120,10 +161,19 @@ class NotApplicable(Exception):
     """Nothing to check, with the reason shown (e.g. an unwitnessed referendum)."""
 
 
+def _time_text(us: int) -> str:
+    return format_time(_EPOCH + timedelta(microseconds=us))
+
+
 @dataclass
 class State:
     raw: RawRecord
+    # Every entry in log order, None where a line is not an entry. A ballot's place is
+    # None too unless the verifier keeps entries (``keep_entries``): ballots are
+    # checked in workers and only their small fields come back.
     entries: list[Entry | None] = field(default_factory=list)
+    by_type: dict[str, list[int]] = field(default_factory=dict)  # indices, ballots aside
+    ballots: int = 0  # ballot entries (lines that parse)
     manifest: Manifest | None = None
     referendum: Entry | None = None
     election_id: str = ""
@@ -135,15 +185,28 @@ class State:
     joint_key: Element | None = None
     context: bytes | None = None
     credentials: dict[str, set[str]] = field(default_factory=dict)
+    # the first DETAILS findings of each kind ("wellformed", "proofs", "tracking")
     ballot_findings: list[BallotFinding] | None = None
-    # credential -> (index, entry) of its last ballot before the close
-    counted: dict[str, tuple[int, Entry]] = field(default_factory=dict)
+    # credential -> (index, region) of its last ballot before the close
+    counted: dict[str, tuple[int, str]] = field(default_factory=dict)
     tally: dict[str, dict[str, dict[str, Ciphertext]]] | None = None
     tally_index: int | None = None
     results: dict[str, Any] | None = None
+    forensic: Accumulator | None = None  # per-region figures, fed by the walk
 
     def of_type(self, t: str) -> list[tuple[int, Entry]]:
+        if self.by_type:
+            out = []
+            for i in self.by_type.get(t, ()):
+                e = self.entries[i]
+                if e is not None:
+                    out.append((i, e))
+            return out
         return [(i, e) for i, e in enumerate(self.entries) if e is not None and e.type == t]
+
+    def first(self, t: str) -> int | None:
+        found = self.of_type(t)
+        return found[0][0] if found else None
 
     def need_manifest(self) -> Manifest:
         if self.manifest is None or self.group is None:
@@ -161,38 +224,521 @@ class State:
         return self.context, self.joint_key
 
 
+# --- where the ballot batches run ------------------------------------------------------
+
+
+class _InProcess:
+    limit = 1
+
+    def submit(self, fn: Callable[..., Any], work: LineWork, batch: Any) -> Any:
+        return fn(work, batch)
+
+    def result(self, handle: Any) -> Any:
+        return handle
+
+    def close(self) -> None:
+        pass
+
+
+class _Processes:
+    """Local worker processes, forked at once while this process is still small."""
+
+    def __init__(self, workers: int) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+        self.pool.submit(int)  # starts every worker now
+        self.limit = IN_FLIGHT * workers
+
+    def submit(self, fn: Callable[..., Any], work: LineWork, batch: Any) -> Any:
+        return self.pool.submit(fn, work, batch)
+
+    def result(self, handle: Any) -> Any:
+        return handle.result()
+
+    def close(self) -> None:
+        self.pool.shutdown(cancel_futures=True)
+
+
+class _Dask:
+    """A Dask cluster: the work description scattered to every worker once, one task
+    per batch."""
+
+    def __init__(self, scheduler: str) -> None:
+        import socket
+
+        import dask.config
+        import distributed  # lazily: only with a scheduler
+        from distributed.comm.addressing import get_address_host_port
+
+        dd: Any = distributed  # untyped
+        # Dask keeps the last 1,000 messages to the scheduler for debugging; ours carry
+        # 64 ballot lines each, over 100 MB in all.
+        dask.config.set({"distributed.admin.low-level-log-length": 0})
+        try:  # a quick probe first: a Client that fails to connect retries till its
+            # timeout, then complains again on stderr when it is collected
+            socket.create_connection(get_address_host_port(scheduler), timeout=5).close()
+            client = dd.Client(scheduler, timeout=10, set_as_default=False)
+        except (OSError, ValueError) as exc:
+            raise ConnectionError(f"cannot reach scheduler {scheduler!r}: {exc}") from None
+        try:
+            client.wait_for_workers(1, timeout=60)
+        except (OSError, TimeoutError) as exc:
+            client.close()
+            raise ConnectionError(f"no worker joined scheduler {scheduler!r}") from exc
+        self.client = client
+        self.limit = IN_FLIGHT * max(1, sum(client.nthreads().values()))
+        self._scattered: dict[int, tuple[LineWork, Any]] = {}
+
+    def submit(self, fn: Callable[..., Any], work: LineWork, batch: Any) -> Any:
+        got = self._scattered.get(id(work))
+        if got is None:
+            got = (work, self.client.scatter(work, broadcast=True, hash=False))
+            self._scattered[id(work)] = got
+        return self.client.submit(fn, got[1], batch, pure=False)
+
+    def result(self, handle: Any) -> Any:
+        out = handle.result()
+        handle.release()
+        return out
+
+    def close(self) -> None:
+        self.client.close()
+
+
+Runner = _InProcess | _Processes | _Dask
+
+
+@dataclass
+class _Segment:
+    """A stretch of the log: its ballot lines (one batch) and the other entries' indices."""
+
+    ballots: list[tuple[int, bytes]] = field(default_factory=list)
+    others: list[int] = field(default_factory=list)
+
+
+class _Walk:
+    """The second pass: every entry in log order, ballots checked in batches elsewhere.
+    Gathers each in-order check's findings (at most DETAILS each) and the per-credential
+    state. ``full`` False: only parsing and times (V01, V02), as ``load_board`` needs."""
+
+    def __init__(self, v: Verifier, full: bool, runner: Runner) -> None:
+        s = self.s = v.s
+        self.v, self.full, self.runner = v, full, runner
+        self.p: dict[str, list[str]] = {c: [] for c in ("V01", "V02", "V05", "V06", "V12", "V15")}
+        self.findings: dict[str, list[str]] = {"wellformed": [], "proofs": [], "tracking": []}
+        self.kept_findings: list[BallotFinding] = []
+        self.bad: set[int] = set()  # ballots V11 finds malformed
+        self.undecodable: set[int] = set()  # counting ballots that would not decode (no V11)
+        self.last_time: int | None = None
+        self.intervals = v._intervals or []
+        self.k = 0  # the interval the walk is in
+        n = len(s.entries)
+        self.m = m = s.manifest if full and s.group is not None else None
+        self.opens_at, self.close_at = s.first("open"), s.first("close")
+        # V14: tracking codes of ballots and challenged ballots
+        self.codes: set[Any] = set()
+        self.repeats: dict[str, int] = {}
+        # V06: the close entries' ballot counts; V16/V17: the counting window
+        self.closes: dict[int, int] = {}
+        self.window: tuple[int, int] | None = None
+        self.superseded: list[int] = []
+        self.plus: dict[tuple[str, str, str], tuple[Element, Element]] = {}
+        self.minus: dict[tuple[str, str, str], tuple[Element, Element]] = {}
+        work = LineWork(None, None, None, None, None, v.keep_entries)
+        if v.keep_entries:
+            s.by_type.pop("ballot", None)
+        if m is not None:
+            from plebiscite.verify.forensics import Accumulator
+
+            g = s.group
+            assert g is not None
+            s.forensic = Accumulator(m, self.opens_at, self.close_at, n)
+            s.counted = {}
+            self.phase = -1
+            self.opened = min(s.by_type.get("open", [n]))
+            self.closed = min(s.by_type.get("close", [n]))
+            self.accredited = set(observers(m))
+            self.opens_us, self.closes_us = entry_micros(m.opens), entry_micros(m.closes)
+            self._v05_setup(m)
+            if self.close_at is not None:
+                start = self.opens_at if self.opens_at is not None else self.close_at
+                if len(s.by_type.get("tally", [])) == 1:
+                    self.window = (start, self.close_at)
+                self.start = start
+            bctx = None
+            if s.context is not None and s.joint_key is not None:
+                bctx = BallotContext(g.name, m.raw, s.context.hex(), s.joint_key.hex())
+            work = LineWork(g.name, m.raw, s.election_id, bctx, self.window, v.keep_entries)
+        self.work = work
+
+    # -- driving --------------------------------------------------------------------------
+
+    def run(self, total: int) -> None:
+        s, runner = self.s, self.runner
+        batch = BATCH  # read now: tests shrink it
+        pending: deque[tuple[_Segment, Any]] = deque()
+        done = 0
+
+        def consume() -> None:
+            nonlocal done
+            seg, handle = pending.popleft()
+            res = runner.result(handle) if handle is not None else None
+            self._merge(seg, res)
+            if seg.ballots:
+                done += len(seg.ballots)
+                if self.v.progress:
+                    self.v.progress(done, total)
+
+        def close(seg: _Segment) -> None:
+            handle = runner.submit(check_lines, self.work, seg.ballots) if seg.ballots else None
+            pending.append((seg, handle))
+            while len(pending) > runner.limit:
+                consume()
+
+        seg = _Segment()
+        for i, line in enumerate(s.raw.entries):
+            if line.endswith(BALLOT_TAIL):
+                seg.ballots.append((i, line))
+                if len(seg.ballots) >= batch:
+                    close(seg)
+                    seg = _Segment()
+            else:
+                seg.others.append(i)
+                if len(seg.others) >= 4096:
+                    close(seg)
+                    seg = _Segment()
+        close(seg)
+        while pending:
+            consume()
+        if self.window is not None:
+            self._divide_out_revotes(batch)
+
+    def _divide_out_revotes(self, batch: int) -> None:
+        """The batch products hold every ballot in the window; divide out the ballots a
+        later ballot of the same credential replaced (read from the file once more)."""
+        drop = sorted(set(self.superseded) - self.bad - self.undecodable)
+        self.superseded = []
+        if not drop:
+            return
+        runner, pending = self.runner, deque[Any]()
+        k, items = 0, []
+        for i, line in enumerate(self.s.raw.entries):
+            if k < len(drop) and i == drop[k]:
+                items.append((i, line))
+                k += 1
+                if len(items) >= batch or k == len(drop):
+                    pending.append(runner.submit(product_lines, self.work, items))
+                    items = []
+                    while len(pending) > runner.limit:
+                        self._multiply(self.minus, runner.result(pending.popleft())[0])
+                if k == len(drop):
+                    break
+        while pending:
+            self._multiply(self.minus, runner.result(pending.popleft())[0])
+
+    def _multiply(self, into: dict[tuple[str, str, str], Any], product: Product) -> None:
+        g = self.s.group
+        assert g is not None
+        for r, qs in product.items():
+            for q, slots in qs.items():
+                for slot, (a_hex, b_hex) in slots.items():
+                    # Elements the workers computed from checked ballots: no new test.
+                    a = g.element_from_hex(a_hex, member_check=False)
+                    b = g.element_from_hex(b_hex, member_check=False)
+                    k = (r, q, slot)
+                    if k in into:
+                        a0, b0 = into[k]
+                        a, b = g.mul(a0, a), g.mul(b0, b)
+                    into[k] = (a, b)
+
+    def _merge(self, seg: _Segment, res: LineResult | None) -> None:
+        ballots = res.ballots if res is not None else []
+        others = seg.others
+        bi = oi = 0
+        while bi < len(ballots) or oi < len(others):
+            if oi < len(others) and (bi == len(ballots) or others[oi] < ballots[bi].at):
+                self._other(others[oi])
+                oi += 1
+            else:
+                self._ballot(ballots[bi])
+                bi += 1
+        if res is None:
+            return
+        for f in res.findings:
+            if f.kind == "wellformed":
+                self.bad.add(f.index)
+            kept = self.findings.setdefault(f.kind, [])
+            if len(kept) < DETAILS:
+                kept.append(f"entry {f.index}: {f.message}")
+                self.kept_findings.append(f)
+        self.undecodable.update(res.undecodable)
+        if res.product:
+            self._multiply(self.plus, res.product)
+        if res.entries is not None:
+            for i, e in res.entries:
+                self.s.entries[i] = e
+                self.s.by_type.setdefault("ballot", []).append(i)
+
+    def _add(self, check: str, message: str) -> None:
+        kept = self.p[check]
+        if len(kept) < DETAILS:
+            kept.append(message)
+
+    # -- one entry ------------------------------------------------------------------------
+
+    def _time(self, i: int, when: int, text: str | None) -> None:
+        """V01: times never go backwards; V02: the covering checkpoints bound them."""
+        if self.last_time is not None and when < self.last_time:
+            self._add("V01", f"entry {i}: time goes backwards")
+        self.last_time = when
+        iv = self.intervals
+        while self.k < len(iv) and iv[self.k][1] <= i:
+            self.k += 1
+        if self.k < len(iv) and iv[self.k][0] <= i:
+            _, _, lo, hi = iv[self.k]
+            if when > hi or (lo is not None and when < lo):
+                shown = text or _time_text(when)
+                self._add("V02", f"entry {i}: time {shown} outside its checkpoints' times")
+
+    def _code(self, code: Any) -> None:
+        """V14: a tracking code seen twice (kept as 32 bytes when it is lowercase hex)."""
+        text = str(code)
+        key: Any = text
+        if len(text) == 64:
+            try:
+                raw = bytes.fromhex(text)
+                if raw.hex() == text:
+                    key = raw
+            except ValueError:
+                pass
+        if key in self.codes:
+            self.repeats[text] = self.repeats.get(text, 1) + 1
+        else:
+            self.codes.add(key)
+
+    def _other(self, i: int) -> None:
+        s = self.s
+        e = s.entries[i]
+        if e is None:
+            hole = self.v._holes.get(i)
+            if hole is not None:
+                self._add("V01", hole)
+            return
+        self._time(i, entry_micros(e.when), e.time)
+        if not self.full:
+            return
+        if e.type == "challenged_ballot":
+            self._code(e.data.get("tracking_code"))
+        m = self.m
+        if m is None:
+            return
+        self._v05_other(i, e)
+        self._v06_other(i, e)
+        if e.type == "close":
+            self.closes[i] = s.ballots
+        acc = s.forensic
+        assert acc is not None
+        if e.type == "voter_roll":
+            acc.voter_roll(e.data)
+        acc.add(i, e.type, e.data.get("region"), e.data.get("credential"), entry_micros(e.when))
+
+    def _ballot(self, b: BallotLine) -> None:
+        s, i = self.s, b.at
+        if b.when is None:
+            if b.error:
+                self._add("V01", b.error)
+            return
+        s.ballots += 1
+        self._time(i, b.when, None)
+        if not self.full:
+            return
+        self._code(b.tracking_code)
+        if self.m is None:
+            return
+        if b.signature:
+            self._add("V05", b.signature)
+        if self.phase > 6:  # V06: ballots are phase 6
+            self._add("V06", f"entry {i} (ballot) comes after a later phase")
+        self.phase = max(self.phase, 6)
+        r, c = b.region, b.credential
+        # V12
+        listed = s.credentials.get(r, set()) if isinstance(r, str) else set()
+        if not isinstance(c, str) or c not in listed:
+            self._add("V12", f"entry {i}: credential not in the list of region {r!r}")
+        # V15
+        lo, hi = self.opens_at, self.close_at
+        if lo is None or i < lo:
+            self._add("V15", f"entry {i}: ballot before the open entry")
+        elif hi is not None and i > hi:
+            self._add("V15", f"entry {i}: ballot after the close entry")
+        elif not self.opens_us <= b.when <= self.closes_us:
+            self._add(
+                "V15", f"entry {i}: ballot cast at {_time_text(b.when)}, outside the voting window"
+            )
+        # V16: the last ballot of each credential between open and close counts
+        if hi is not None and self.start < i < hi:
+            key = str(c)
+            before = s.counted.get(key)
+            if before is not None:
+                self.superseded.append(before[0])
+            s.counted[key] = (i, str(r))
+        acc = s.forensic
+        assert acc is not None
+        acc.add(i, "ballot", r, c, b.when)
+
+    # -- V05 and V06 for the entries the scan kept ---------------------------------------
+
+    def _v05_setup(self, m: Manifest) -> None:
+        s = self.s
+        self.board = s.referendum.data["board_key"] if s.referendum else None
+        self.guardian_keys: dict[str, str] = {}
+        for _, ke in s.of_type("guardian_key"):
+            gid = ke.data.get("guardian")
+            if isinstance(gid, str) and gid not in self.guardian_keys and ke.signer:
+                self.guardian_keys[gid] = ke.signer
+        self.ca_pinned = pinned_authority_key(m)
+        self.dispute_signers: set[str] | None = None  # computed at the first dispute
+
+    def _v05_other(self, i: int, e: Entry) -> None:
+        s, m = self.s, self.m
+        assert m is not None
+        if e.type == "challenged_ballot":
+            if e.signer is not None:
+                self._add("V05", f"entry {i}: a challenged ballot must be anonymous")
+            return
+        if e.type in (
+            "referendum",
+            "election_context",
+            "voter_roll",
+            "observer_accreditation",
+            "open",
+            "close",
+            "tally",
+            "result",
+        ):
+            expected = self.board
+        elif e.type.startswith("guardian_") or e.type == "decryption_share":
+            gid = e.data.get("guardian")
+            expected = pinned_guardian_key(m, gid) if isinstance(gid, str) else None
+            expected = expected or self.guardian_keys.get(gid) if isinstance(gid, str) else None
+        elif e.type == "credential_list":
+            expected = self.ca_pinned or e.signer
+        elif e.type == "dispute":
+            # A voter signs with a listed credential, an observer with its key.
+            if self.dispute_signers is None:
+                self.dispute_signers = set(self.v.witnesses().values())
+                for _, cl in s.of_type("credential_list"):
+                    if isinstance(cl.data.get("credentials"), list):
+                        self.dispute_signers |= {str(c) for c in cl.data["credentials"]}
+            expected = e.signer if e.signer in self.dispute_signers else None
+        else:  # pragma: no cover - closed set (ballots are checked in the workers)
+            expected = None
+        if expected is None or e.signer != expected:
+            self._add("V05", f"entry {i} ({e.type}): not signed by the party that vouches for it")
+            return
+        eid = "" if e.type == "referendum" else s.election_id
+        if not verify_entry_signature(e, eid):
+            self._add("V05", f"entry {i} ({e.type}): invalid signature")
+
+    _ORDER = {
+        "referendum": 0,
+        "guardian_key": 1,
+        "guardian_shares": 2,
+        "guardian_ready": 3,
+        "election_context": 4,
+        "credential_list": 4,
+        "open": 5,
+        "ballot": 6,
+        "challenged_ballot": 6,
+        "close": 7,
+        "tally": 8,
+        "decryption_share": 9,
+        "result": 10,
+    }
+
+    def _v06_other(self, i: int, e: Entry) -> None:
+        m = self.m
+        assert m is not None
+        if e.type == "credential_list":
+            # The authority may post its lists any time before voting opens.
+            if i > self.opened:
+                self._add("V06", f"entry {i} (credential_list) comes after the open entry")
+            return
+        if e.type == "observer_accreditation":
+            try:
+                obs = parse_observer(e.data.get("observer"), f"entry {i} observer")
+                if set(e.data) != {"observer"} or obs["id"] in self.accredited:
+                    raise ManifestError(f"entry {i}: observer declared twice or malformed")
+                self.accredited.add(obs["id"])
+            except ManifestError as exc:
+                self._add("V06", str(exc))
+            return
+        if e.type == "dispute":
+            problem = dispute_problem(e.data, m.regions)
+            if problem:
+                self._add("V06", f"entry {i} (dispute): {problem}")
+            return
+        if e.type == "voter_roll":
+            # The organiser may add voters to the roll until the close.
+            if i > self.closed:
+                self._add("V06", f"entry {i} (voter_roll) comes after the close entry")
+            regions = e.data.get("regions")
+            if (
+                set(e.data) != {"regions"}
+                or not isinstance(regions, dict)
+                or not regions
+                or any(r not in m.regions for r in regions)
+                or any(
+                    isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in regions.values()
+                )
+            ):
+                self._add("V06", f"entry {i} (voter_roll): malformed")
+            return
+        p = self._ORDER[e.type]
+        if p < self.phase:
+            self._add("V06", f"entry {i} ({e.type}) comes after a later phase")
+        self.phase = max(self.phase, p)
+
+
 class Verifier:
-    def __init__(self, raw: RawRecord, workers: int = 1) -> None:
+    def __init__(self, raw: RawRecord, workers: int = 1, keep_entries: bool = True) -> None:
         self.s = State(raw)
         self.workers = max(1, workers)
         self.progress: Callable[[int, int], None] | None = None
         self.scheduler: str | None = None  # a Dask scheduler address, or local processes
+        # Keep every parsed entry in ``s.entries`` (ballots too); ``verify_record`` does
+        # not, so its memory does not grow with the ballots.
+        self.keep_entries = keep_entries
+        self._outcomes: dict[str, tuple[Status, list[str]]] = {}
+        self._scanned = False
+        self._ballot_lines = 0
+        self._holes: dict[int, str] = {}  # the first lines (not ballots) that do not parse
+        self._cps: list[str] | CannotRun | None = None
+        self._intervals: list[tuple[int, int, int | None, int]] | None = None
+        self._walked: _Walk | None = None
+        self._runner: Runner | None = None
 
     def run(self) -> Report:
+        runner = self._start_runner()
+        try:
+            self._runner = runner
+            self._walk(full=True)
+        finally:
+            self._runner = None
+            runner.close()
         out = []
         for spec in CHECKS:
-            fn = getattr(self, "check_" + spec.id.lower())
-            try:
-                details = fn()
-                status: Status = "passed"
-                if details is None:
-                    status, details = "not_applicable", []
-                elif details:
-                    status = "failed"
-                else:
-                    details = []
-            except CannotRun as exc:
-                status, details = "failed", [f"cannot run: {exc}"]
-            except NotApplicable as exc:
-                status, details = "not_applicable", [str(exc)]
-            out.append(
-                CheckResult(spec.id, spec.title, status, list(details)[:50], spec.references)
-            )
+            status, details = self._outcome(spec.id)
+            out.append(CheckResult(spec.id, spec.title, status, details[:DETAILS], spec.references))
         s = self.s
         summary = {
-            "entries": len(s.raw.entries),
-            "checkpoints": len(s.raw.checkpoints),
-            "ballots": len(s.of_type("ballot")),
+            "entries": len(s.entries),
+            "checkpoints": (
+                self._checkpoint_lines if isinstance(self._cps, list) else len(s.raw.checkpoints)
+            ),
+            "ballots": s.ballots,
             "challenged": len(s.of_type("challenged_ballot")),
             "counted": len(s.counted),
             "group": s.group.name if s.group else None,
@@ -202,6 +748,37 @@ class Verifier:
         from plebiscite.verify.forensics import forensics
 
         return Report(out, summary, s.results, forensics(s))
+
+    def _start_runner(self) -> Runner:
+        """Before the scan, so local workers fork while this process is small, and an
+        unusable scheduler is reported at once."""
+        if self.scheduler:
+            return _Dask(self.scheduler)
+        if self.workers > 1:
+            return _Processes(self.workers)
+        return _InProcess()
+
+    def _outcome(self, check_id: str) -> tuple[Status, list[str]]:
+        """Run a check once; later calls give the same outcome."""
+        got = self._outcomes.get(check_id)
+        if got is not None:
+            return got
+        fn = getattr(self, "check_" + check_id.lower())
+        status: Status = "passed"
+        try:
+            details = fn()
+            if details is None:
+                status, details = "not_applicable", []
+            elif details:
+                status = "failed"
+            else:
+                details = []
+        except CannotRun as exc:
+            status, details = "failed", [f"cannot run: {exc}"]
+        except NotApplicable as exc:
+            status, details = "not_applicable", [str(exc)]
+        self._outcomes[check_id] = (status, list(details))
+        return status, list(details)
 
     def _stage(self) -> str:
         """How far the referendum has got, from its latest milestone entry."""
@@ -216,33 +793,92 @@ class Verifier:
                 return stage
         return "setting up"
 
+    # The two passes -----------------------------------------------------------------------
+    def _scan(self) -> None:
+        """Pass one: leaf hashes of every line; every entry but the ballots parsed."""
+        if self._scanned:
+            return
+        s = self.s
+        tree, hashes = MerkleTree(), []
+        entries: list[Entry | None] = []
+        by_type: dict[str, list[int]] = {}
+        for i, line in enumerate(s.raw.entries):
+            hashes.append(leaf_hash(line))
+            if len(hashes) >= 4096:
+                tree.extend(hashes)
+                hashes = []
+            if line.endswith(BALLOT_TAIL):
+                entries.append(None)
+                self._ballot_lines += 1
+                continue
+            try:
+                e = parse_entry(line)
+            except EntryError as exc:
+                entries.append(None)
+                if len(self._holes) < DETAILS:
+                    self._holes[i] = f"entry {i}: {exc}"
+                continue
+            entries.append(e)
+            by_type.setdefault(e.type, []).append(i)
+        tree.extend(hashes)
+        s.entries, s.by_type, self._tree = entries, by_type, tree
+        refs = by_type.get("referendum", [])
+        if refs and refs[0] == 0:
+            s.referendum = entries[0]
+        self._scanned = True
+
+    def _walk(self, full: bool) -> _Walk:
+        """Pass two (once; again only if a full walk follows a parsing-only one)."""
+        w = self._walked
+        if w is not None and (w.full or not full):
+            return w
+        self._scan()
+        with contextlib.suppress(CannotRun):  # V02 reports it
+            self._read_checkpoints()
+        if full:  # what the ballot checks need
+            for check_id in ("V04", "V07", "V08", "V09", "V10"):
+                self._outcome(check_id)
+        runner = self._runner
+        batches = math.ceil(self._ballot_lines / BATCH)
+        if runner is None or (batches <= 1 and not isinstance(runner, _Dask)):
+            runner = _InProcess()
+        if full and w is not None:  # start again from a clean state
+            self.s.ballots = 0
+        w = _Walk(self, full, runner)
+        w.run(self._ballot_lines)
+        self.s.ballot_findings = w.kept_findings if w.work.ballot_context else None
+        self._walked = w
+        return w
+
     # V01 -------------------------------------------------------------------------------
     def check_v01(self) -> list[str]:
-        s, problems = self.s, []
-        last = None
-        for i, raw in enumerate(s.raw.entries):
-            try:
-                e = parse_entry(raw)
-            except EntryError as exc:
-                s.entries.append(None)
-                problems.append(f"entry {i}: {exc}")
-                continue
-            if last is not None and e.when < last:
-                problems.append(f"entry {i}: time goes backwards")
-            last = e.when
-            s.entries.append(e)
-        refs = s.of_type("referendum")
-        if not refs or refs[0][0] != 0:
+        s = self.s
+        problems = list(self._walk(full=False).p["V01"])
+        refs = s.by_type.get("referendum", [])
+        if not refs or refs[0] != 0:
             problems.append("the first entry is not the referendum")
         if len(refs) > 1:
             problems.append(f"{len(refs)} referendum entries")
-        if refs and refs[0][0] == 0:
-            s.referendum = refs[0][1]
         return problems
 
     # V02 -------------------------------------------------------------------------------
-    def check_v02(self) -> list[str]:
-        s, problems = self.s, []
+    _checkpoint_lines = 0
+
+    def _read_checkpoints(self) -> list[str]:
+        """V02's checkpoints: signed, canonical, roots of the entries; and the intervals
+        of entries each one first covers, whose times the walk checks."""
+        if self._cps is None:
+            try:
+                self._cps = self._checkpoint_problems()
+            except CannotRun as exc:
+                self._cps = exc
+        if isinstance(self._cps, CannotRun):
+            raise self._cps
+        return self._cps
+
+    def _checkpoint_problems(self) -> list[str]:
+        s, problems = self.s, list[str]()
+        self._scan()
         ref = s.referendum
         if ref is None:
             raise CannotRun("no referendum entry (V01)")
@@ -251,19 +887,19 @@ class Verifier:
         except EntryError as exc:
             raise CannotRun(str(exc)) from exc
         origin = ref.data.get("origin")
-        tree = MerkleTree()
-        for raw in s.raw.entries:
-            tree.append(leaf_hash(raw))
-        self._tree = tree
-        prev_size, prev_time = 0, cast(datetime | None, None)
+        tree, n = self._tree, len(s.entries)
+        prev_size, prev_time = 0, cast(int | None, None)
         self._final: Checkpoint | None = None
         self._checkpoints: list[Checkpoint] = []
-        if not s.raw.checkpoints:
-            return ["no checkpoints"]
+        intervals: list[tuple[int, int, int | None, int]] = []
+        count = 0
         for i, line in enumerate(s.raw.checkpoints):
+            count += 1
+            if len(problems) > 2 * DETAILS:  # a broken file: keep memory bounded
+                del problems[DETAILS:]
             try:
                 cp = Checkpoint.from_json(loads(line))
-                when = parse_entry_time(cp.time)
+                when = entry_micros(parse_entry_time(cp.time))
             except (ValueError, CanonicalError) as exc:
                 problems.append(f"checkpoint {i}: {exc}")
                 continue
@@ -283,23 +919,30 @@ class Verifier:
                 problems.append(f"checkpoint {i}: time goes backwards")
             # Entry times are the board's word only; the checkpoints bound them: an entry
             # first covered by this checkpoint was appended after the previous one.
-            for j in range(prev_size, min(cp.size, len(s.entries))):
-                e = s.entries[j]
-                if e is not None and (
-                    e.when > when or (prev_time is not None and e.when < prev_time)
-                ):
-                    problems.append(f"entry {j}: time {e.time} outside its checkpoints' times")
+            end = min(cp.size, n)
+            if end > prev_size:
+                intervals.append((prev_size, end, prev_time, when))
             prev_size, prev_time = max(prev_size, cp.size), when
             self._final = cp
             self._checkpoints.append(cp)
+        self._checkpoint_lines = count
+        self._intervals = intervals
+        if not count:
+            return ["no checkpoints"]
         return problems
+
+    def check_v02(self) -> list[str]:
+        problems = self._read_checkpoints()
+        if problems == ["no checkpoints"]:
+            return problems
+        return problems + self._walk(full=False).p["V02"]
 
     # V03 -------------------------------------------------------------------------------
     def check_v03(self) -> list[str]:
         final = getattr(self, "_final", None)
         if final is None:
             raise CannotRun("no readable checkpoint (V02)")
-        n = len(self.s.raw.entries)
+        n = len(self.s.entries)
         if final.size != n:
             return [f"the final checkpoint covers {final.size} of {n} entries"]
         if final.root != self._tree.root(n):
@@ -309,6 +952,7 @@ class Verifier:
     # V04 -------------------------------------------------------------------------------
     def check_v04(self) -> list[str]:
         s = self.s
+        self._scan()
         if s.referendum is None:
             raise CannotRun("no referendum entry (V01)")
         d = s.referendum.data
@@ -327,131 +971,20 @@ class Verifier:
 
     # V05 -------------------------------------------------------------------------------
     def check_v05(self) -> list[str]:
-        s, problems = self.s, []
+        s = self.s
         m = s.need_manifest()
-        board = s.referendum.data["board_key"] if s.referendum else None
-        guardian_keys: dict[str, str] = {}
-        for _, ke in s.of_type("guardian_key"):
-            gid = ke.data.get("guardian")
-            if isinstance(gid, str) and gid not in guardian_keys and ke.signer:
-                guardian_keys[gid] = ke.signer
-        ca_pinned = pinned_authority_key(m)
+        problems = []
         ca_keys = {ce.signer for _, ce in s.of_type("credential_list")}
-        if ca_pinned is None and len(ca_keys) > 1:
+        if pinned_authority_key(m) is None and len(ca_keys) > 1:
             problems.append("credential lists are signed by different keys")
-        dispute_signers: set[str] | None = None  # computed at the first dispute
-        for i, e in enumerate(s.entries):
-            if e is None:
-                continue
-            if e.type == "challenged_ballot":
-                if e.signer is not None:
-                    problems.append(f"entry {i}: a challenged ballot must be anonymous")
-                continue
-            if e.type in (
-                "referendum",
-                "election_context",
-                "voter_roll",
-                "observer_accreditation",
-                "open",
-                "close",
-                "tally",
-                "result",
-            ):
-                expected = board
-            elif e.type.startswith("guardian_") or e.type == "decryption_share":
-                gid = e.data.get("guardian")
-                expected = pinned_guardian_key(m, gid) if isinstance(gid, str) else None
-                expected = expected or guardian_keys.get(gid) if isinstance(gid, str) else None
-            elif e.type == "credential_list":
-                expected = ca_pinned or e.signer
-            elif e.type == "ballot":
-                expected = e.data.get("credential")
-            elif e.type == "dispute":
-                # A voter signs with a listed credential, an observer with its key.
-                if dispute_signers is None:
-                    dispute_signers = set(self.witnesses().values())
-                    for _, cl in s.of_type("credential_list"):
-                        if isinstance(cl.data.get("credentials"), list):
-                            dispute_signers |= {str(c) for c in cl.data["credentials"]}
-                expected = e.signer if e.signer in dispute_signers else None
-            else:  # pragma: no cover - closed set
-                expected = None
-            if expected is None or e.signer != expected:
-                problems.append(
-                    f"entry {i} ({e.type}): not signed by the party that vouches for it"
-                )
-                continue
-            eid = "" if e.type == "referendum" else s.election_id
-            if not verify_entry_signature(e, eid):
-                problems.append(f"entry {i} ({e.type}): invalid signature")
-        return problems
+        return problems + self._walk(full=True).p["V05"]
 
     # V06 -------------------------------------------------------------------------------
     def check_v06(self) -> list[str]:
-        s, problems = self.s, []
+        s = self.s
         s.need_manifest()
-        order = {
-            "referendum": 0,
-            "guardian_key": 1,
-            "guardian_shares": 2,
-            "guardian_ready": 3,
-            "election_context": 4,
-            "credential_list": 4,
-            "open": 5,
-            "ballot": 6,
-            "challenged_ballot": 6,
-            "close": 7,
-            "tally": 8,
-            "decryption_share": 9,
-            "result": 10,
-        }
-        phase = -1
-        opened = min((i for i, _ in s.of_type("open")), default=len(s.entries))
-        closed = min((i for i, _ in s.of_type("close")), default=len(s.entries))
-        accredited = set(observers(s.manifest)) if s.manifest else set()
-        for i, e in enumerate(s.entries):
-            if e is None:
-                continue
-            if e.type == "credential_list":
-                # The authority may post its lists any time before voting opens.
-                if i > opened:
-                    problems.append(f"entry {i} (credential_list) comes after the open entry")
-                continue
-            if e.type == "observer_accreditation":
-                try:
-                    obs = parse_observer(e.data.get("observer"), f"entry {i} observer")
-                    if set(e.data) != {"observer"} or obs["id"] in accredited:
-                        raise ManifestError(f"entry {i}: observer declared twice or malformed")
-                    accredited.add(obs["id"])
-                except ManifestError as exc:
-                    problems.append(str(exc))
-                continue
-            if e.type == "dispute":
-                problem = dispute_problem(e.data, s.manifest.regions if s.manifest else {})
-                if problem:
-                    problems.append(f"entry {i} (dispute): {problem}")
-                continue
-            if e.type == "voter_roll":
-                # The organiser may add voters to the roll until the close.
-                if i > closed:
-                    problems.append(f"entry {i} (voter_roll) comes after the close entry")
-                regions = e.data.get("regions")
-                if (
-                    set(e.data) != {"regions"}
-                    or not isinstance(regions, dict)
-                    or not regions
-                    or any(r not in s.manifest.regions if s.manifest else True for r in regions)
-                    or any(
-                        isinstance(n, bool) or not isinstance(n, int) or n < 1
-                        for n in regions.values()
-                    )
-                ):
-                    problems.append(f"entry {i} (voter_roll): malformed")
-                continue
-            p = order[e.type]
-            if p < phase:
-                problems.append(f"entry {i} ({e.type}) comes after a later phase")
-            phase = max(phase, p)
+        w = self._walk(full=True)
+        problems = list(w.p["V06"])
         for t in ("election_context", "open", "close", "tally", "result"):
             n = len(s.of_type(t))
             if n > 1:
@@ -474,7 +1007,7 @@ class Verifier:
             if not ok:
                 problems.append(f"entry {i} (open): data must be empty or a booth file digest map")
         for i, e in s.of_type("close"):
-            ballots = sum(1 for j, b in s.of_type("ballot") if j < i)
+            ballots = w.closes.get(i, 0)
             if e.data != {"ballots": ballots, "size": i}:
                 problems.append(f"close entry: expected ballots={ballots}, size={i}")
         return problems
@@ -495,7 +1028,7 @@ class Verifier:
             if gid not in ids or gid in seen:
                 problems.append(f"entry {i}: unexpected or repeated guardian {gid!r}")
                 continue
-            if d["index"] != ids.index(gid) + 1:
+            if not json_equal(d["index"], ids.index(gid) + 1):
                 problems.append(f"entry {i}: guardian {gid} has index {d['index']!r}")
                 continue
             try:
@@ -639,95 +1172,16 @@ class Verifier:
             problems.append(f"no credential list for regions {sorted(missing)}")
         return problems
 
-    # V11 / V13 / V14 share one pass over the ballots --------------------------------------
-    def _ballot_findings(self) -> list[BallotFinding]:
-        s = self.s
-        if s.ballot_findings is not None:
-            return s.ballot_findings
-        m, g = s.need_manifest(), s.need_group()
-        ctx, jk = s.need_context()
-        bctx = BallotContext(g.name, m.raw, ctx.hex(), jk.hex())
-        items = [(i, e.data) for i, e in s.of_type("ballot")]
-        batches = [items[k : k + BATCH] for k in range(0, len(items), BATCH)]
-        findings: list[BallotFinding] = []
-        done = 0
-        scheduler = self.scheduler
-        if scheduler and batches:
-            # A Dask cluster: one task per batch, the context scattered once, a bounded
-            # number of batches in flight; results merged in batch order, as below.
-            import socket
-
-            import distributed  # lazily: only with a scheduler
-            from distributed.comm.addressing import get_address_host_port
-
-            dd: Any = distributed  # untyped
-
-            try:  # a quick probe first: a Client that fails to connect retries till its
-                # timeout, then complains again on stderr when it is collected
-                socket.create_connection(get_address_host_port(scheduler), timeout=5).close()
-                client = dd.Client(scheduler, timeout=10, set_as_default=False)
-            except (OSError, ValueError) as exc:
-                raise ConnectionError(f"cannot reach scheduler {scheduler!r}: {exc}") from None
-            with client:
-                try:
-                    client.wait_for_workers(1, timeout=60)
-                except (OSError, TimeoutError) as exc:
-                    raise ConnectionError(f"no worker joined scheduler {scheduler!r}") from exc
-                limit = 4 * max(1, sum(client.nthreads().values()))  # back-pressure
-                remote_ctx = client.scatter(bctx, broadcast=True, hash=False)
-
-                def check_remote(shared: BallotContext, batch: list[tuple[int, Any]]) -> Any:
-                    # A fresh copy per task: the scattered context must stay picklable (a
-                    # worker may send it to another), and its caches hold native handles.
-                    from dataclasses import replace
-
-                    return check_batch(replace(shared), batch)
-
-                results: dict[int, list[BallotFinding]] = {}
-                tags: dict[Any, tuple[int, int]] = {}  # by future key
-                nxt = 0
-
-                def submit() -> Any:
-                    nonlocal nxt
-                    b = batches[nxt]
-                    fut = client.submit(check_remote, remote_ctx, b, pure=False)
-                    tags[fut.key], nxt = (nxt, len(b)), nxt + 1
-                    return fut
-
-                first = [submit() for _ in range(min(limit, len(batches)))]
-                ac = dd.as_completed(first, loop=client.loop)
-                for fut in ac:
-                    k, n = tags.pop(fut.key)
-                    results[k] = fut.result()
-                    fut.release()
-                    done += n
-                    if self.progress:
-                        self.progress(done, len(items))
-                    if nxt < len(batches):
-                        ac.add(submit())
-                for k in range(len(batches)):
-                    findings.extend(results[k])
-        elif self.workers == 1 or len(batches) <= 1:
-            for b in batches:
-                findings.extend(check_batch(bctx, b))
-                done += len(b)
-                if self.progress:
-                    self.progress(done, len(items))
-        else:
-            with ProcessPoolExecutor(self.workers) as pool:
-                futures = [(len(b), pool.submit(check_batch, bctx, b)) for b in batches]
-                for n, f in futures:
-                    findings.extend(f.result())
-                    done += n
-                    if self.progress:
-                        self.progress(done, len(items))
-        s.ballot_findings = findings
-        return findings
-
+    # V11 / V13 / V14 share one pass over the ballots (in the walk) ------------------------
     def _findings(self, kind: str) -> list[str] | None:
-        if not self.s.of_type("ballot"):
+        s = self.s
+        w = self._walk(full=True)
+        if not s.ballots:
             return None
-        return [f"entry {f.index}: {f.message}" for f in self._ballot_findings() if f.kind == kind]
+        s.need_manifest()
+        s.need_group()
+        s.need_context()
+        return list(w.findings.get(kind, []))
 
     def check_v11(self) -> list[str] | None:
         return self._findings("wellformed")
@@ -735,50 +1189,30 @@ class Verifier:
     def check_v12(self) -> list[str] | None:
         s = self.s
         s.need_manifest()
-        ballots = s.of_type("ballot")
-        if not ballots:
+        w = self._walk(full=True)
+        if not s.ballots:
             return None
-        problems = []
-        for i, e in ballots:
-            r, c = e.data.get("region"), e.data.get("credential")
-            listed = s.credentials.get(r, set()) if isinstance(r, str) else set()
-            if not isinstance(c, str) or c not in listed:
-                problems.append(f"entry {i}: credential not in the list of region {r!r}")
-        return problems
+        return list(w.p["V12"])
 
     def check_v13(self) -> list[str] | None:
         return self._findings("proofs")
 
     def check_v14(self) -> list[str] | None:
-        if not self.s.of_type("ballot") and not self.s.of_type("challenged_ballot"):
+        w = self._walk(full=True)
+        if not self.s.ballots and not self.s.of_type("challenged_ballot"):
             return None
         found = self._findings("tracking") or []
-        codes: Counter[str] = Counter()
-        for _, e in self.s.of_type("ballot"):
-            codes[str(e.data.get("tracking_code"))] += 1
-        for _, e in self.s.of_type("challenged_ballot"):
-            codes[str(e.data.get("tracking_code"))] += 1
-        found += [f"tracking code {c[:16]}… appears {n} times" for c, n in codes.items() if n > 1]
+        found += [f"tracking code {c[:16]}… appears {n} times" for c, n in w.repeats.items()]
         return found
 
     def check_v15(self) -> list[str] | None:
         s = self.s
         m = s.need_manifest()
-        ballots = s.of_type("ballot")
-        if not ballots:
+        w = self._walk(full=True)
+        if not s.ballots:
             return None
-        opens = [i for i, _ in s.of_type("open")]
-        closes = [i for i, _ in s.of_type("close")]
-        lo = opens[0] if opens else None
-        hi = closes[0] if closes else None
-        problems = []
-        for i, e in ballots:
-            if lo is None or i < lo:
-                problems.append(f"entry {i}: ballot before the open entry")
-            elif hi is not None and i > hi:
-                problems.append(f"entry {i}: ballot after the close entry")
-            elif not m.opens <= e.when <= m.closes:
-                problems.append(f"entry {i}: ballot cast at {e.time}, outside the voting window")
+        problems = list(w.p["V15"])
+        hi = s.first("close")
         closing = s.entries[hi] if hi is not None else None
         if closing is not None and closing.when < m.opens:
             problems.append("the close entry predates the opening time")
@@ -788,16 +1222,10 @@ class Verifier:
     def check_v16(self) -> list[str] | None:
         s, problems = self.s, []
         m = s.need_manifest()
-        closes = s.of_type("close")
-        if not closes:
+        if not s.of_type("close"):
             return None  # voting has not closed: nothing is counted yet
-        close_index = closes[0][0]
-        opened = [i for i, _ in s.of_type("open")]
-        start = opened[0] if opened else close_index
-        for i, e in s.of_type("ballot"):
-            if start < i < close_index:
-                s.counted[str(e.data.get("credential"))] = (i, e)
-        turnout: Counter[str] = Counter(str(e.data.get("region")) for _, e in s.counted.values())
+        self._walk(full=True)  # fills s.counted
+        turnout: Counter[str] = Counter(r for _, r in s.counted.values())
         for r, n in turnout.items():
             if n > len(s.credentials.get(r, ())):
                 have = len(s.credentials.get(r, ()))
@@ -806,7 +1234,7 @@ class Verifier:
         if tallies:
             expected = {r: turnout.get(r, 0) for r in m.regions}
             posted = tallies[0][1].data.get("counted")
-            if posted != expected:
+            if not json_equal(posted, expected):
                 problems.append(
                     f"the tally counts {posted} ballots per region, expected {expected}"
                 )
@@ -824,26 +1252,25 @@ class Verifier:
         closes = s.of_type("close")
         if not closes:
             raise CannotRun("no close entry")
-        acc: dict[str, dict[str, dict[str, Ciphertext]]] = {
-            r: {
-                q.id: {x: Ciphertext(g.identity(), g.identity()) for x in q.slots}
-                for q in m.region_questions(r)
-            }
-            for r in m.regions
-        }
-        bad = {f.index for f in (s.ballot_findings or []) if f.kind == "wellformed"}
-        for idx, e in s.counted.values():
-            if idx in bad:
+        w = self._walk(full=True)
+        for idx, _ in s.counted.values():
+            if idx in w.bad:
                 raise CannotRun(f"counted ballot {idx} is malformed (V11)")
-            try:
-                r = e.data["region"]
-                for a in e.data["answers"]:
-                    q = m.questions[a["question"]]
-                    for slot, c in zip(q.slots, a["choices"], strict=True):
-                        ct = codec.ct_from_json(g, {"alpha": c["alpha"], "beta": c["beta"]})
-                        acc[r][q.id][slot] = acc[r][q.id][slot] * ct
-            except (EntryError, KeyError, TypeError, ValueError) as exc:
-                raise CannotRun(f"counted ballot {idx} is malformed") from exc
+            if idx in w.undecodable:
+                raise CannotRun(f"counted ballot {idx} is malformed")
+        # The workers multiplied every ballot of the window, batch by batch; the ballots
+        # a revote replaced were divided out again (_Walk._divide_out_revotes).
+        acc: dict[str, dict[str, dict[str, Ciphertext]]] = {}
+        for r in m.regions:
+            acc[r] = {}
+            for q in m.region_questions(r):
+                acc[r][q.id] = {}
+                for x in q.slots:
+                    a, b = w.plus.get((r, q.id, x), (g.identity(), g.identity()))
+                    if (r, q.id, x) in w.minus:
+                        a0, b0 = w.minus[(r, q.id, x)]
+                        a, b = g.div(a, a0), g.div(b, b0)
+                    acc[r][q.id][x] = Ciphertext(a, b)
         ti, te = tallies[0]
         d = te.data
         expected = {
@@ -1010,9 +1437,13 @@ class Verifier:
         problems, cosigs = [], []
         for n, line in enumerate(s.raw.cosignatures):
             try:
-                cs = Cosignature.from_json(loads(line))
+                obj = loads(line)
+                cs = Cosignature.from_json(obj)
             except (ValueError, CanonicalError) as exc:
                 problems.append(f"cosignature {n}: {exc}")
+                continue
+            if canonical_bytes(obj) != line:  # record format 17: one spelling per line
+                problems.append(f"cosignature {n}: not in canonical form")
                 continue
             if witnesses.get(cs.witness) != cs.key:
                 problems.append(f"cosignature {n}: {cs.witness!r} is not a witness here")
@@ -1033,12 +1464,17 @@ class Verifier:
                 problems.append("no checkpoint covers the close entry")
             else:
                 targets.insert(0, ("close", close_cp))
+        # Only the witnesses the referendum file declares count toward the quorum: the
+        # organiser controls accreditations, and could show each branch of a split view
+        # its own accredited witnesses (a majority of a fixed set cannot be split).
+        declared = quorum_witnesses(m)
         for name, cp in targets:
-            got = trusted_by(cp, cosigs, witnesses)
+            got = trusted_by(cp, cosigs, declared)
             if len(got) < quorum:
                 problems.append(
                     f"the {name} checkpoint (size {cp.size}) has {len(got)} of the"
-                    f" {quorum} witness cosignatures it needs"
+                    f" {quorum} cosignatures it needs from the witnesses the referendum"
+                    " file declares"
                 )
         return problems
 
@@ -1052,7 +1488,7 @@ def verify_record(
     """Verify ``raw``; ballot batches on ``workers`` local processes, or, given a Dask
     ``scheduler`` address (tcp://HOST:PORT), on that cluster's workers (same report).
     An unreachable scheduler raises ConnectionError."""
-    v = Verifier(raw, workers or os.cpu_count() or 1)
+    v = Verifier(raw, workers or os.cpu_count() or 1, keep_entries=False)
     v.progress = progress
     v.scheduler = scheduler
     return v.run()
