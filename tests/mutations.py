@@ -55,7 +55,7 @@ from plebiscite.board.cosign import Cosignature
 from plebiscite.crypto.group import Group, GroupError, ModpGroup, Ristretto255
 from plebiscite.election.demo import DemoOutcome, run_demo
 from plebiscite.record.canonical import canonical_bytes, loads
-from plebiscite.record.entries import Entry, format_time, key_to_b64, sign
+from plebiscite.record.entries import ENTRY_TYPES, Entry, format_time, key_to_b64, sign
 from plebiscite.verify.checks import verify_record
 from plebiscite.verify.reader import CHECKPOINTS, COSIGNATURES, ENTRIES, RecordError, read_record
 from plebiscite.verify.report import Report
@@ -70,18 +70,7 @@ LEVELS = {
     WITNESSED: "checkpoints re-signed by the board, the witnesses' cosignatures kept",
     BOARD: "checkpoints re-signed by the board and re-cosigned by a colluding witness quorum",
 }
-BOARD_TYPES = frozenset(
-    {
-        "referendum",
-        "election_context",
-        "voter_roll",
-        "observer_accreditation",
-        "open",
-        "close",
-        "tally",
-        "result",
-    }
-)
+BOARD_TYPES = frozenset(t for t, who in ENTRY_TYPES.items() if who == "organiser")
 
 
 # --- the base record ----------------------------------------------------------------
@@ -381,19 +370,9 @@ def restate(base: Base, entries: list[Entry], parties: bool) -> list[Entry]:
     result) restated and re-signed by the board, and with ``parties`` the guardians'
     decryption shares too."""
     out = list(entries)
-    close = next((i for i, e in enumerate(out) if e.type == "close"), None)
-    tally = next((i for i, e in enumerate(out) if e.type == "tally"), None)
-    for i, e in enumerate(out):
-        d = dict(e.data)
-        if e.type == "close":
-            d = {"ballots": sum(1 for x in out[:i] if x.type == "ballot"), "size": i}
-        elif e.type == "tally" and close is not None:
-            d["close_index"] = close
-        elif e.type in ("decryption_share", "result") and tally is not None:
-            d["tally_index"] = tally
-        if d != e.data and (e.type in BOARD_TYPES or parties) and e.signer in base.keys:
-            key = base.keys[e.signer]
-            out[i] = sign(e.type, d, base.election_id, key).at(e.time)
+    for i, e, d in tl.index_restatements(out):
+        if (e.type in BOARD_TYPES or parties) and e.signer in base.keys:
+            out[i] = sign(e.type, d, base.election_id, base.keys[e.signer]).at(e.time)
     return out
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -252,19 +252,30 @@ def fix_indices(outcome: DemoOutcome, entries: Sequence[Entry]) -> list[Entry]:
     name an index (close, tally, decryption shares, result) restated and re-signed, so
     only the change itself can be caught."""
     out = list(entries)
-    close = next((i for i, e in enumerate(out) if e.type == "close"), None)
-    tally = next((i for i, e in enumerate(out) if e.type == "tally"), None)
-    for i, e in enumerate(out):
+    for i, e, d in index_restatements(out):
+        out[i] = resign_as_owner(outcome, e, d)
+    return out
+
+
+def index_restatements(
+    entries: Sequence[Entry],
+) -> Iterator[tuple[int, Entry, dict[str, Any]]]:
+    """The entries that name an index (close, tally, decryption shares, result) whose
+    data no longer matches the log, each with the data it should have."""
+    close = next((i for i, e in enumerate(entries) if e.type == "close"), None)
+    tally = next((i for i, e in enumerate(entries) if e.type == "tally"), None)
+    ballots = 0
+    for i, e in enumerate(entries):
         d = dict(e.data)
         if e.type == "close":
-            d = {"ballots": sum(1 for x in out[:i] if x.type == "ballot"), "size": i}
+            d = {"ballots": ballots, "size": i}
         elif e.type == "tally" and close is not None:
             d["close_index"] = close
         elif e.type in ("decryption_share", "result") and tally is not None:
             d["tally_index"] = tally
+        ballots += e.type == "ballot"
         if d != e.data:
-            out[i] = resign_as_owner(outcome, e, d)
-    return out
+            yield i, e, d
 
 
 def bump_scalar(g: Group, text: str) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from mutations import changed
 from plebiscite.verify.checks import CHECKS, verify_record
 from plebiscite.verify.reader import RecordError, read_record
 
@@ -39,24 +40,6 @@ def all_leaves(record: Path) -> list[Path_]:
         for n, line in enumerate((record / name).read_text().splitlines()):
             out += [(name, n, p) for p, _ in leaves(json.loads(line))]
     return out
-
-
-def changed(value: Any, rng: random.Random) -> Any:
-    if isinstance(value, bool):
-        return not value
-    if isinstance(value, int):
-        return value + rng.choice([1, -1])
-    if isinstance(value, float):
-        return value / 2 if value else 0.5
-    if value is None:
-        return 0
-    assert isinstance(value, str)
-    if not value:
-        return "x"
-    i = rng.randrange(len(value))
-    alphabet = "0123456789abcdef" if all(c in "0123456789abcdef" for c in value) else "ABCxyz+/="
-    new = rng.choice([c for c in alphabet if c != value[i]])
-    return value[:i] + new + value[i + 1 :]
 
 
 def mutate(record: Path, target: Path_, rng: random.Random) -> None:

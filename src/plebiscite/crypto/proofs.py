@@ -170,6 +170,27 @@ def prove_range(
     return RangeProof(tuple(branches))
 
 
+def _range_challenge_holds(
+    group: Group,
+    tag: str,
+    context: bytes,
+    key: Element,
+    ct: Ciphertext,
+    proof: RangeProof,
+    values: Sequence[int],
+    bind: Part,
+) -> bool:
+    """One branch per allowed value, and the branches' challenges sum to the strong
+    Fiat-Shamir challenge of the statement and all commitments."""
+    if len(proof.branches) != len(values):
+        return False
+    commitments: list[Element] = []
+    for br in proof.branches:
+        commitments += [br.a, br.b]
+    c = _range_challenge(group, tag, context, key, ct, values, bind, commitments)
+    return sum(br.challenge for br in proof.branches) % group.q == c
+
+
 def verify_range(
     group: Group,
     tag: str,
@@ -180,13 +201,7 @@ def verify_range(
     values: Sequence[int],
     bind: Part = (),
 ) -> bool:
-    if len(proof.branches) != len(values):
-        return False
-    commitments: list[Element] = []
-    for br in proof.branches:
-        commitments += [br.a, br.b]
-    c = _range_challenge(group, tag, context, key, ct, values, bind, commitments)
-    if sum(br.challenge for br in proof.branches) % group.q != c:
+    if not _range_challenge_holds(group, tag, context, key, ct, proof, values, bind):
         return False
     for br, v in zip(proof.branches, values, strict=True):
         if group.mul(group.g_pow(br.response), group.pow(ct.alpha, br.challenge)) != br.a:
@@ -217,15 +232,9 @@ def range_claims(
     ``ct``'s components must be claimed as members, or as products of members, in
     ``claims`` by the caller; ``key`` must be a fixed base of the batch.
     """
-    if len(proof.branches) != len(values):
+    if not _range_challenge_holds(group, tag, context, key, ct, proof, values, bind):
         return False
-    commitments: list[Element] = []
-    for br in proof.branches:
-        commitments += [br.a, br.b]
-    c = _range_challenge(group, tag, context, key, ct, values, bind, commitments)
     q = group.q
-    if sum(br.challenge for br in proof.branches) % q != c:
-        return False
     g = group.generator()
     for br, v in zip(proof.branches, values, strict=True):
         claims.equation(br.a, [(g, br.response), (ct.alpha, br.challenge)])

@@ -45,6 +45,7 @@ from plebiscite.crypto.proofs import verify_equality, verify_schnorr
 from plebiscite.record import codec
 from plebiscite.record.canonical import CanonicalError, canonical_bytes, json_equal, loads
 from plebiscite.record.entries import (
+    ENTRY_TYPES,
     Entry,
     EntryError,
     b64decode,
@@ -608,16 +609,7 @@ class _Walk:
             if e.signer is not None:
                 self._add("V05", f"entry {i}: a challenged ballot must be anonymous")
             return
-        if e.type in (
-            "referendum",
-            "election_context",
-            "voter_roll",
-            "observer_accreditation",
-            "open",
-            "close",
-            "tally",
-            "result",
-        ):
+        if ENTRY_TYPES.get(e.type) == "organiser":
             expected = self.board
         elif e.type.startswith("guardian_") or e.type == "decryption_share":
             gid = e.data.get("guardian")
