@@ -26,12 +26,19 @@ $(JS_STAMP): js/package.json js/package-lock.json
 $(BUNDLE): $(JS_STAMP) $(wildcard js/src/*.js) js/build.mjs
 	cd js && npm run --silent build
 
+# plebiscite's variable-time ristretto255 library for verifiers (public values only),
+# loaded with ctypes by plebiscite.crypto.native; without it verification is slower.
+NATIVE := src/plebiscite/crypto/_ristretto_vt.so
+CC ?= cc
+$(NATIVE): native/ristretto_vt.c
+	$(CC) -O3 -fPIC -shared -Wall -Wextra -o $@ $<
+
 SYSDEPS_STAMP := $(VENV)/.sysdeps-stamp
 $(SYSDEPS_STAMP): scripts/system-deps.sh
 	scripts/system-deps.sh
 	@mkdir -p $(VENV) && touch $(SYSDEPS_STAMP)
 
-setup: $(SYSDEPS_STAMP) $(STAMP) $(BUNDLE)
+setup: $(SYSDEPS_STAMP) $(STAMP) $(BUNDLE) $(NATIVE)
 
 demo: setup
 	$(BIN)/plebiscite demo --record demo-record --force
@@ -65,8 +72,8 @@ tamper: $(STAMP)
 docs: $(STAMP)
 	$(PY) docs/gen_cli.py > docs/cli.md
 
-bench: $(STAMP)
+bench: $(STAMP) $(NATIVE)
 	$(PY) bench/bench_ballots.py
 
 clean:
-	rm -rf $(VENV) demo-record js/node_modules src/plebiscite/server/static/js
+	rm -rf $(VENV) demo-record js/node_modules src/plebiscite/server/static/js $(NATIVE)

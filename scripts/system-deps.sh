@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests need, only those missing, with at most one
-# `apt-get update`: Chromium (browser tests) and PostgreSQL (the PostgreSQL board store).
+# `apt-get update`: Chromium (browser tests), PostgreSQL (the PostgreSQL board store), a C
+# compiler (plebiscite's native ristretto255 library for verifiers).
 # Called by `make setup` and by .ci/run; a no-op when everything is there.
 set -euo pipefail
 
@@ -9,6 +10,7 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
 command -v belenios-tool >/dev/null 2>&1 || missing+=(belenios-tool)
+command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)  # the native verifier library
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -33,6 +33,13 @@ time; its verifiers check each element and equation exactly.
 A failed batch says only that something is wrong: callers then check each ballot of the
 batch on its own (the exact path), which names the ballot and the check.
 
+In ristretto255 (a group of prime order whose encodings are checked on decoding) a
+:class:`RistrettoBatch` checks the same random combination of a batch's equations,
+``sum_i r_i a_i - sum_j E_j b_j == 0``, as one multi-scalar multiplication in
+plebiscite's native library (:mod:`plebiscite.crypto.native`), which also decodes, so
+checks, every element read from the record: a false equation passes with probability at
+most ``2 ** -BITS``, and there are no cofactor cases to exclude.
+
 Everything here is variable time, for public values only (the record).
 """
 
@@ -46,7 +53,8 @@ from typing import Any, Final
 
 import gmpy2
 
-from plebiscite.crypto.group import Element, Group, GroupError, ModpGroup
+from plebiscite.crypto import native
+from plebiscite.crypto.group import Element, Group, GroupError, ModpGroup, Ristretto255
 
 BITS: Final = 128
 """Bits of each random exponent: a false batch passes with probability <= 2^-BITS."""
@@ -66,8 +74,27 @@ def set_enabled(on: bool) -> None:
 
 
 def supports(group: Group) -> bool:
-    """Whether ``group`` can be batched soundly (see the module docstring)."""
+    """Whether ``group`` can be batched soundly (see the module docstring): a modp group
+    with a safe cofactor, or ristretto255 when the native library is built."""
+    if isinstance(group, Ristretto255):
+        return native.available()
     return isinstance(group, ModpGroup) and group.safe_cofactor
+
+
+def make_batch(group: Group, fixed: Iterable[Element] = ()) -> Batch | RistrettoBatch:
+    """A batch for ``group`` (one that :func:`supports`)."""
+    if isinstance(group, Ristretto255):
+        return RistrettoBatch(group, fixed)
+    return Batch(group, fixed)
+
+
+def deferred_view(group: Group) -> DeferredMembership | DeferredRistretto:
+    """A parsing view of ``group`` whose element checks are left to a batch."""
+    if isinstance(group, Ristretto255):
+        return DeferredRistretto(group)
+    if not isinstance(group, ModpGroup):
+        raise GroupError(f"{group.name} does not support batch verification")
+    return DeferredMembership(group)
 
 
 # --- multi-exponentiation -------------------------------------------------------------
@@ -187,6 +214,21 @@ class Claims:
         ``x`` are moved onto the factors, which must be members or fixed bases."""
         self.products.append((x, factors))
 
+    def vouched(self, known: set[Any]) -> dict[Any, list[tuple[Element, int]]]:
+        """The claimed products by value, once every product's factors and every
+        equation's bases are ``known`` (fixed or claimed members) or such products;
+        ValueError if not (a caller's mistake)."""
+        derived: dict[Any, list[tuple[Element, int]]] = {}
+        for x, factors in self.products:
+            if any(f.value not in known for f, _ in factors):
+                raise ValueError("a product of elements that are neither members nor fixed")
+            derived[x.value] = factors
+        for _, terms in self.equations:
+            for base, _ in terms:
+                if base.value not in known and base.value not in derived:
+                    raise ValueError("an equation over a base nobody vouched for")
+        return derived
+
     def equation(self, commitment: Element, terms: Iterable[tuple[Element, int]]) -> None:
         """``commitment == prod base ** e`` over ``terms``; every base must be fixed,
         a claimed member or a claimed product."""
@@ -221,15 +263,7 @@ class Batch:
             if not is_residue(g, a):
                 return False
         known = set(self.bases) | {x.value for x in claims.members}
-        derived: dict[Any, list[tuple[Element, int]]] = {}
-        for x, factors in claims.products:
-            if any(f.value not in known for f, _ in factors):
-                raise ValueError("a product of elements that are neither members nor fixed")
-            derived[x.value] = factors
-        for _, terms in claims.equations:
-            for base, _ in terms:
-                if base.value not in known and base.value not in derived:
-                    raise ValueError("an equation over a base nobody vouched for")
+        derived = claims.vouched(known)
         bases = self.bases
         for x in claims.members:
             b = bases.get(x.value)
@@ -271,25 +305,15 @@ class Batch:
         return bool(multi_exp(pairs, p) == fixed)
 
 
-class DeferredMembership(Group):
-    """A view of a batchable group for parsing: decoding checks range (and, for the
-    commitments' callers, nothing more) as the group does, but a membership check is
-    only recorded in :attr:`pending`, for a :class:`Batch` to test. The elements it
-    returns belong to the real group. Only for code that passes every pending element
-    to a batch (or checks it) before trusting the parse."""
+class _ParsingView(Group):
+    """A group for parsing only: everything but decoding goes to the real group
+    (:attr:`inner`), and there are no secret exponents."""
 
-    def __init__(self, group: ModpGroup) -> None:
+    def __init__(self, group: Group) -> None:
         self.inner = group
         self.name = group.name
         self.q = group.q
         self.element_bytes = group.element_bytes
-        self.pending: list[Element] = []
-
-    def decode_element(self, data: bytes, *, member_check: bool = True) -> Element:
-        x = self.inner.decode_element(data, member_check=False)
-        if member_check:
-            self.pending.append(x)
-        return x
 
     def identity(self) -> Element:
         return self.inner.identity()
@@ -317,3 +341,95 @@ class DeferredMembership(Group):
 
     def encode_element(self, a: Element) -> bytes:
         return self.inner.encode_element(a)
+
+
+class DeferredMembership(_ParsingView):
+    """A view of a batchable group for parsing: decoding checks range (and, for the
+    commitments' callers, nothing more) as the group does, but a membership check is
+    only recorded in :attr:`pending`, for a :class:`Batch` to test. The elements it
+    returns belong to the real group. Only for code that passes every pending element
+    to a batch (or checks it) before trusting the parse."""
+
+    def __init__(self, group: ModpGroup) -> None:
+        super().__init__(group)
+        self.modp = group
+        self.pending: list[Element] = []
+
+    def decode_element(self, data: bytes, *, member_check: bool = True) -> Element:
+        x = self.modp.decode_element(data, member_check=False)
+        if member_check:
+            self.pending.append(x)
+        return x
+
+
+class RistrettoBatch:
+    """:class:`Batch` for ristretto255 (see the module docstring): the same
+    :meth:`add` and :meth:`check`, one multi-scalar multiplication in the native
+    library. Membership claims cost nothing but a decode there (every element is a
+    member once its encoding is valid), so they are only listed, for that decode."""
+
+    def __init__(self, group: Ristretto255, fixed: Iterable[Element] = (), bits: int = BITS):
+        if not native.available():
+            raise GroupError("ristretto255 batches need the native library (make setup)")
+        self.group = group
+        self.bits = bits
+        self.q = group.q
+        self.fixed = {x.value for x in (group.generator(), *fixed)}
+        self.exponents: dict[bytes, int] = dict.fromkeys(self.fixed, 0)
+        self.commitments: list[tuple[bytes, int]] = []
+        self.size = 0
+
+    def add(self, claims: Claims) -> bool:
+        """Add one ballot's claims (raises ValueError for a base nobody vouched for,
+        a caller's mistake, as :meth:`Batch.add` does). Always True: there are no
+        pre-checks to fail in this group."""
+        known = self.fixed | {x.value for x in claims.members}
+        derived = claims.vouched(known)
+        exps = self.exponents
+        for x in claims.members:
+            exps.setdefault(x.value, 0)
+        randbits = secrets.randbits
+        for a, terms in claims.equations:
+            r = randbits(self.bits)
+            self.commitments.append((a.value, r))
+            for base, e in terms:
+                if base.value in derived:
+                    for f, k in derived[base.value]:
+                        exps[f.value] += r * e * k
+                else:
+                    exps[base.value] += r * e
+        self.size += 1
+        return True
+
+    def check(self) -> bool:
+        """Whether every equation holds and every element decodes (false positives
+        with probability at most 2^-bits): ``sum r_i a_i + sum (-E_b mod q) b == 0``."""
+        q = self.q
+        points = [a for a, _ in self.commitments]
+        scalars = [r for _, r in self.commitments]
+        for b, e in self.exponents.items():
+            points.append(b)
+            scalars.append((-e) % q)
+        return native.is_identity_sum(points, scalars)
+
+
+class DeferredRistretto(_ParsingView):
+    """:class:`DeferredMembership` for ristretto255: decoding checks only the length and
+    the top bit; the full check of the encoding is left to the batch's native decode.
+    Every element decoded is listed, in :attr:`pending` (members) or
+    :attr:`commitments` (``member_check=False``), and the caller must pass each to the
+    batch, as a member or as an equation's commitment."""
+
+    def __init__(self, group: Ristretto255) -> None:
+        super().__init__(group)
+        self.pending: list[Element] = []
+        self.commitments: list[Element] = []
+
+    def decode_element(self, data: bytes, *, member_check: bool = True) -> Element:
+        if not isinstance(data, bytes | bytearray) or len(data) != 32:
+            raise GroupError("ristretto255 element must be 32 bytes")
+        if data[31] & 0x80:
+            raise GroupError("not a canonical ristretto255 encoding (top bit set)")
+        x = Element(self.inner, bytes(data))
+        (self.pending if member_check else self.commitments).append(x)
+        return x
