@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Union
+from typing import Any, Union
 
 from plebiscite.crypto.group import Element, Group
 
@@ -55,8 +55,24 @@ def hash_parts(tag: str, *parts: Part) -> bytes:
 
 def challenge(group: Group, tag: str, context: bytes, *parts: Part) -> int:
     """A Fiat-Shamir challenge in [0, q): SHA-512 of tag, context hash and parts, mod q."""
+    return challenge_finish(group, challenge_state(tag, context), *parts)
+
+
+def challenge_state(tag: str, context: bytes, *parts: Part) -> Any:
+    """The SHA-512 state after the tag, the context hash and the first ``parts`` of a
+    challenge: for callers that hash many statements with the same beginning (the
+    verifier: the same tag, context, generator and key for every ballot's proofs)."""
     h = hashlib.sha512(encode_part(tag))
     h.update(encode_part(context))
+    for p in parts:
+        h.update(encode_part(p))
+    return h
+
+
+def challenge_finish(group: Group, state: Any, *parts: Part) -> int:
+    """The challenge of ``state`` (left unchanged) followed by ``parts``: the same
+    value as :func:`challenge` over all the parts."""
+    h = state.copy()
     for p in parts:
         h.update(encode_part(p))
     return int.from_bytes(h.digest(), "big") % group.q

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 from plebiscite.crypto.batch import Claims
 from plebiscite.crypto.elgamal import Ciphertext
 from plebiscite.crypto.group import Element, Group
-from plebiscite.crypto.hashing import Part, challenge
+from plebiscite.crypto.hashing import Part, challenge, challenge_finish, challenge_state
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,18 +120,14 @@ def _range_challenge(
     bind: Part,
     commitments: list[Element],
 ) -> int:
-    return challenge(
-        group,
-        tag,
-        context,
-        group.generator(),
-        key,
-        ct.alpha,
-        ct.beta,
-        list(values),
-        bind,
-        commitments,
-    )
+    state = _challenge_prefix(group, tag, context, key)
+    return challenge_finish(group, state, ct.alpha, ct.beta, list(values), bind, commitments)
+
+
+@lru_cache(maxsize=32)
+def _challenge_prefix(group: Group, tag: str, context: bytes, key: Element) -> Any:
+    """The hash state after the parts every range proof of one election shares."""
+    return challenge_state(tag, context, group.generator(), key)
 
 
 def prove_range(

@@ -70,12 +70,18 @@ def question_total(group: Group, q: Question, cts: Sequence[Ciphertext]) -> Ciph
     when either blank alone is chosen, or no blank and min..max options are chosen.
     """
     acc_a, acc_b = group.identity(), group.identity()
-    for slot, c in zip(q.slots, cts, strict=True):
-        if slot == "blank":
-            c = Ciphertext(group.pow(c.alpha, q.max), group.pow(c.beta, q.max))
+    for k, c in zip(question_weights(q), cts, strict=True):
+        if k != 1:
+            c = Ciphertext(group.pow(c.alpha, k), group.pow(c.beta, k))
         acc_a = group.mul(acc_a, c.alpha)
         acc_b = group.mul(acc_b, c.beta)
     return Ciphertext(acc_a, acc_b)
+
+
+def question_weights(q: Question) -> list[int]:
+    """Each slot's power in :func:`question_total`: 1 for an option, ``max`` for blank
+    (batch verifiers move the total's powers onto the slots with these)."""
+    return [q.max if slot == "blank" else 1 for slot in q.slots]
 
 
 def question_values(q: Question) -> list[int]:
