@@ -284,3 +284,19 @@ def test_ristretto_check_batch_names_the_bad_ballot(
             assert check_batch(ctx, bad) == want
         finally:
             native.set_enabled(True)
+
+
+def test_only_verifier_code_uses_the_native_library() -> None:
+    """The variable-time library must never see a secret: only the batch verifier and
+    the verifier's ballot checks import it (threat-model.md)."""
+    from pathlib import Path
+
+    import plebiscite
+
+    root = Path(plebiscite.__file__).parent
+    users = {
+        str(f.relative_to(root))
+        for f in root.rglob("*.py")
+        if "crypto import native" in f.read_text() or "crypto.native" in f.read_text()
+    }
+    assert users == {"crypto/batch.py", "verify/ballots.py"}
