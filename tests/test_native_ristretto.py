@@ -287,8 +287,9 @@ def test_ristretto_check_batch_names_the_bad_ballot(
 
 
 def test_only_verifier_code_uses_the_native_library() -> None:
-    """The variable-time library must never see a secret: only the batch verifier and
-    the verifier's ballot checks import it (threat-model.md)."""
+    """The variable-time library must never see a secret: only the batch verifier, the
+    verifier's ballot checks and the tally's sums of (public) ciphertexts import it
+    (threat-model.md)."""
     from pathlib import Path
 
     import plebiscite
@@ -299,4 +300,4 @@ def test_only_verifier_code_uses_the_native_library() -> None:
         for f in root.rglob("*.py")
         if "crypto import native" in f.read_text() or "crypto.native" in f.read_text()
     }
-    assert users == {"crypto/batch.py", "verify/ballots.py"}
+    assert users == {"crypto/batch.py", "verify/ballots.py", "election/tally.py"}

@@ -16,6 +16,9 @@ class Ciphertext:
     def __mul__(self, other: Ciphertext) -> Ciphertext:
         return Ciphertext(self.alpha * other.alpha, self.beta * other.beta)
 
+    def __truediv__(self, other: Ciphertext) -> Ciphertext:
+        return Ciphertext(self.alpha / other.alpha, self.beta / other.beta)
+
     def __pow__(self, k: int) -> Ciphertext:
         return Ciphertext(self.alpha**k, self.beta**k)
 

@@ -16,6 +16,7 @@ entry; the guardian's secrets live in its own state file, never on the board. St
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -276,7 +277,7 @@ class Guardian:
 
 def decrypt_from_board(
     guardian: Guardian,
-    entries: list[Any],
+    entries: Sequence[Any],
     checkpoints: list[Any] | None = None,
     cosignatures: list[bytes] | None = None,
 ) -> dict[str, Any]:
@@ -288,17 +289,19 @@ def decrypt_from_board(
     sets a witness quorum, the checkpoint covering the close entry must carry it (so the
     closed board is the one every witness saw).
     """
-    from plebiscite.election.tally import TallyError, check_posted_tally, compute_tally
+    from plebiscite.election.tally import TallyError, check_posted_tally, scan_board
     from plebiscite.record.manifest import guardian_ids, parse_manifest
     from plebiscite.record.protocol import context_hash
 
     g = guardian.group
     manifest = parse_manifest(entries[0].data["manifest"])
     try:
-        tr = compute_tally(g, manifest, entries)
+        # one pass: the tally, and every other entry by type (``entries`` may read a
+        # large board on demand)
+        tr, others = scan_board(g, manifest, entries)
     except TallyError as exc:
         raise CeremonyError(str(exc)) from exc
-    posted = [(i, e) for i, e in enumerate(entries) if e.type == "tally"]
+    posted = others.get("tally", [])
     if len(posted) != 1:
         raise CeremonyError("refusing to decrypt: there is no single tally entry on the board")
     tally_index, tally_entry = posted[0]
@@ -311,11 +314,11 @@ def decrypt_from_board(
         check_posted_tally(tr, tally_entry.data)
     except TallyError as exc:
         raise CeremonyError(f"refusing to decrypt: {exc}") from exc
-    keys = {e.data["guardian"]: e.data for e in entries if e.type == "guardian_key"}
+    keys = {e.data["guardian"]: e.data for _, e in others.get("guardian_key", [])}
     commitments = [guardian.check_key_data(keys[x]) for x in guardian_ids(manifest)]
     jk = threshold.joint_key(g, commitments)
     ctx = context_hash(g, guardian.election_id, manifest.quorum, commitments, jk)
-    posted_ctx = [e.data for e in entries if e.type == "election_context"]
+    posted_ctx = [e.data for _, e in others.get("election_context", [])]
     if posted_ctx != [{"joint_key": jk.hex(), "context_hash": ctx.hex()}]:
         raise CeremonyError("refusing to decrypt: the posted election context is wrong")
     return guardian.decryption_data(ctx, tr.tally, tally_index)
@@ -323,7 +326,7 @@ def decrypt_from_board(
 
 def close_witness_problem(
     manifest: Any,
-    entries: list[Any],
+    entries: Sequence[Any],
     close_index: int,
     checkpoints: list[Any] | None,
     cosignatures: list[bytes] | None,

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -62,6 +62,35 @@ from plebiscite.verify.ballots import BallotContext
 BOARD_DB = "board.sqlite"
 BOARD_KEY = "board-key.json"
 COSIGNATURES = "cosignatures.jsonl"
+
+
+class BoardEntries(Sequence[Entry]):
+    """An organiser's entries, ballots read from its store when asked for (the other
+    entries are kept in memory): iterating streams the board once."""
+
+    def __init__(self, org: Organiser) -> None:
+        self._org = org
+
+    def __len__(self) -> int:
+        return self._org.size
+
+    @overload
+    def __getitem__(self, index: int) -> Entry: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Entry]: ...
+
+    def __getitem__(self, index: int | slice) -> Entry | list[Entry]:
+        if isinstance(index, slice):
+            return [self._org.entry(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("board entry index out of range")
+        return self._org.entry(index)
+
+    def __iter__(self) -> Iterator[Entry]:
+        return self._org.iter_entries()
 
 
 class OrganiserError(RuntimeError):
@@ -174,8 +203,13 @@ class Organiser:
 
     def entries(self) -> list[Entry]:
         """Every entry (ballots read back from the store): for small boards and tests;
-        use ``iter_entries`` on a large one."""
+        use ``iter_entries`` or ``board_view`` on a large one."""
         return list(self.iter_entries())
+
+    def board_view(self) -> BoardEntries:
+        """Every entry as a sequence that reads ballots from the store on demand: what a
+        guardian's decrypt step needs on a board of millions of ballots."""
+        return BoardEntries(self)
 
     def iter_entries(self) -> Iterator[Entry]:
         """Every entry in log order, streamed from the store where not kept in memory."""

@@ -384,7 +384,7 @@ def simulate(
         # the whole tally once more per share): the verifier checks their proofs (V18).
         present = guardians[: manifest.quorum]
         for i, gd in enumerate(present, start=1):
-            share = decrypt_from_board(gd, org.entries(), org.board.checkpoints())
+            share = decrypt_from_board(gd, org.board_view(), org.board.checkpoints())
             org.append(sign("decryption_share", share, eid, gd.signing_key))
             tick("decryption", i, len(present))
         result = org.result()
