@@ -467,6 +467,10 @@ def _register_roles() -> None:
     observe_app.command("check-attestation")(check_attestation_command)
     app.add_typer(observe_app, name="observe")
 
+    from plebiscite.cli_keys import keys_app
+
+    app.add_typer(keys_app, name="keys")
+
 
 _register_roles()
 
