@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import sys
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, overload
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -42,6 +42,7 @@ from plebiscite.record import codec
 from plebiscite.record.canonical import canonical_bytes
 from plebiscite.record.entries import (
     Entry,
+    EntrySequence,
     Submission,
     election_id_of,
     format_time,
@@ -64,7 +65,7 @@ BOARD_KEY = "board-key.json"
 COSIGNATURES = "cosignatures.jsonl"
 
 
-class BoardEntries(Sequence[Entry]):
+class BoardEntries(EntrySequence):
     """An organiser's entries, ballots read from its store when asked for (the other
     entries are kept in memory): iterating streams the board once."""
 
@@ -74,19 +75,7 @@ class BoardEntries(Sequence[Entry]):
     def __len__(self) -> int:
         return self._org.size
 
-    @overload
-    def __getitem__(self, index: int) -> Entry: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Entry]: ...
-
-    def __getitem__(self, index: int | slice) -> Entry | list[Entry]:
-        if isinstance(index, slice):
-            return [self._org.entry(i) for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError("board entry index out of range")
+    def _entry(self, index: int) -> Entry:
         return self._org.entry(index)
 
     def __iter__(self) -> Iterator[Entry]:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+from abc import abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, overload
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -116,6 +118,33 @@ def b64decode(text: Any, length: int | None = None, what: str = "value") -> byte
     if base64.b64encode(raw).decode() != text:
         raise EntryError(f"{what}: not canonical base64")
     return raw
+
+
+class EntrySequence(Sequence[Entry]):
+    """A board's entries as a sequence whose entries may be read on demand (from a
+    store, from a file): subclasses give ``__len__``, ``_entry(i)`` for ``0 <= i <
+    len`` and, where they can stream, a faster ``__iter__``."""
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+    @abstractmethod
+    def _entry(self, index: int) -> Entry: ...
+
+    @overload
+    def __getitem__(self, index: int) -> Entry: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Entry]: ...
+
+    def __getitem__(self, index: int | slice) -> Entry | list[Entry]:
+        if isinstance(index, slice):
+            return [self._entry(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("board entry index out of range")
+        return self._entry(index)
 
 
 @dataclass(frozen=True)
