@@ -168,3 +168,32 @@ def test_a_board_changed_under_the_view_is_an_error(record_copy: Any) -> None:
     path.write_bytes(b"\n".join(lines))
     with pytest.raises(RecordError, match=f"entry {i} no longer parses"):
         view.entries[i]
+
+
+def test_organiser_start_up_indexes_ballots_as_the_strict_parser_would(
+    demo_outcome: DemoOutcome,
+) -> None:
+    """At start-up the organiser reads its own ballots with plain JSON (fast); the index
+    must be what parsing every entry strictly gives."""
+    org = Organiser(demo_outcome.organiser.data_dir, passphrase=None)
+    try:
+        parsed = [parse_entry(x) for x in record_lines(demo_outcome)]
+        assert org.size == len(parsed)
+        codes = {
+            str(e.data["tracking_code"]): i
+            for i, e in enumerate(parsed)
+            if e.type in ("ballot", "challenged_ballot")
+        }
+        assert org.tracking_codes() == codes
+        last: dict[str, int] = {}
+        for i, e in enumerate(parsed):
+            if e.type == "ballot":
+                last[e.data["credential"]] = i
+        assert {c: org.last_ballot(c) for c in last} == last
+        types: dict[str, int] = {}
+        for e in parsed:
+            types[e.type] = types.get(e.type, 0) + 1
+        assert org.counts() == types
+        assert list(org.iter_entries()) == parsed
+    finally:
+        org.close_store()
