@@ -197,3 +197,19 @@ def test_organiser_start_up_indexes_ballots_as_the_strict_parser_would(
         assert list(org.iter_entries()) == parsed
     finally:
         org.close_store()
+
+
+def test_a_guardians_long_steps_report_progress(demo_outcome: DemoOutcome) -> None:
+    from plebiscite.election.boardview import load_board
+
+    heard: list[tuple[str, int, int]] = []
+    view = load_board(demo_outcome.record, lambda *a: heard.append(a))
+    gd = demo_outcome.guardians[0]
+    decrypt_from_board(
+        gd, view.entries, view.checkpoints, view.cosignatures, lambda *a: heard.append(a)
+    )
+    stages = [s for s, _, _ in heard]
+    assert "checking" in stages and stages[-1] == "tallying"
+    assert heard[-1][1] == heard[-1][2] == len(view.entries)
+    checking = [(d, t) for s, d, t in heard if s == "checking"]
+    assert checking[-1][0] == checking[-1][1] > 0  # every ballot line parsed

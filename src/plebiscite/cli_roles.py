@@ -107,14 +107,26 @@ def _write_json(path: Path, obj: Any) -> None:
     path.write_text(json.dumps(obj, indent=1, sort_keys=True) + "\n")
 
 
-def _board(record: Path) -> Any:
+def _board(record: Path, progress: Any = None) -> Any:
     from plebiscite.election.boardview import BoardViewError, load_board
     from plebiscite.verify.reader import RecordError
 
     try:
-        return load_board(record)
+        return load_board(record, progress)
     except (RecordError, BoardViewError) as exc:
         _err(str(exc))
+
+
+def _stages(bar: Any) -> Any:
+    """A progress callback ``(stage, done, total)`` drawing one bar per stage."""
+    tasks: dict[str, Any] = {}
+
+    def tick(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done, total=total)
+
+    return tick
 
 
 def _step(fn: Any, *args: Any) -> Any:
@@ -470,17 +482,22 @@ def guardian_decrypt(
     passphrase_file: Path | None = PASSPHRASE_OPT,
 ) -> None:
     """Step 4: recompute the tally from the board, check it, then decrypt it (only it)."""
+    from plebiscite.cli import _progress
     from plebiscite.election.guardian import CeremonyError, decrypt_from_board
     from plebiscite.record.entries import sign
 
-    view = _board(record)
     g, _ = _load_guardian(state, _passphrase(passphrase_file))
-    if g.election_id != view.election_id:
-        _err("this guardian state belongs to another referendum")
-    try:
-        data = decrypt_from_board(g, view.entries, view.checkpoints, view.cosignatures)
-    except CeremonyError as exc:
-        _err(str(exc))
+    with _progress() as bar:  # on stderr, gone when done: a national board takes minutes
+        tick = _stages(bar)
+        view = _board(record, tick)
+        if g.election_id != view.election_id:
+            bar.stop()
+            _err("this guardian state belongs to another referendum")
+        try:
+            data = decrypt_from_board(g, view.entries, view.checkpoints, view.cosignatures, tick)
+        except CeremonyError as exc:
+            bar.stop()
+            _err(str(exc))
     _write_json(out, sign("decryption_share", data, view.election_id, g.signing_key).to_json())
 
 

@@ -13,7 +13,7 @@ credentials, not for the ballots.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,10 +97,13 @@ class BoardView:
         return [e for e in self.entries if e.type == t]
 
 
-def load_board(record: Path) -> BoardView:
-    """Read and check a record (raises ``RecordError`` if unreadable)."""
+def load_board(record: Path, progress: Callable[[str, int, int], None] | None = None) -> BoardView:
+    """Read and check a record (raises ``RecordError`` if unreadable); ``progress``
+    hears ``("checking", ballots done, ballots)`` as the ballot lines are parsed."""
     raw = read_record(record, stream=True)
     v = Verifier(raw, workers=1, keep_entries=False)
+    if progress is not None:
+        v.progress = lambda done, total: progress("checking", done, total)
     for name in ("check_v01", "check_v02", "check_v03", "check_v04"):
         try:
             problems = getattr(v, name)()

@@ -16,7 +16,7 @@ entry; the guardian's secrets live in its own state file, never on the board. St
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -280,8 +280,10 @@ def decrypt_from_board(
     entries: Sequence[Any],
     checkpoints: list[Any] | None = None,
     cosignatures: list[bytes] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """The guardian's decrypt step over the board it holds.
+    """The guardian's decrypt step over the board it holds (``progress`` hears
+    ``("tallying", entries done, entries)``).
 
     It recomputes the tally from the ballots before the close entry and the context
     hash from the ceremony entries, and refuses unless both equal what is posted:
@@ -298,7 +300,7 @@ def decrypt_from_board(
     try:
         # one pass: the tally, and every other entry by type (``entries`` may read a
         # large board on demand)
-        tr, others = scan_board(g, manifest, entries)
+        tr, others = scan_board(g, manifest, entries, progress)
     except TallyError as exc:
         raise CeremonyError(str(exc)) from exc
     posted = others.get("tally", [])

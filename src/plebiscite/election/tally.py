@@ -3,7 +3,7 @@ organiser's own tally entry, by each guardian before it decrypts anything."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +34,10 @@ def compute_tally(group: Group, manifest: Manifest, entries: Sequence[Entry]) ->
 
 
 def scan_board(
-    group: Group, manifest: Manifest, entries: Sequence[Entry]
+    group: Group,
+    manifest: Manifest,
+    entries: Sequence[Entry],
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> tuple[TallyResult, dict[str, list[tuple[int, Entry]]]]:
     """The tally of ``entries`` and every entry that is not a ballot, by type, in one
     pass: ``entries`` may read them on demand (a board of millions of ballots), since
@@ -47,7 +50,10 @@ def scan_board(
     replaced: list[int] = []
     opened = False
     close_index: int | None = None
+    total = len(entries)
     for i, e in enumerate(entries):
+        if progress is not None and i % 4096 == 0:
+            progress("tallying", i, total)
         if e.type in ("ballot", "challenged_ballot"):
             if e.type == "ballot" and opened and close_index is None:
                 credential = str(e.data["credential"])
@@ -66,6 +72,8 @@ def scan_board(
         raise TallyError("the referendum is not closed yet: no close entry on the board")
     for i in replaced:
         acc.add(entries[i].data, remove=True)
+    if progress is not None:
+        progress("tallying", total, total)
     return acc.result(close_index), others
 
 
