@@ -2,9 +2,9 @@
 
 libsodium has no multi-scalar multiplication and each of its calls is constant time, so
 a proof equation costs several full scalar multiplications. ``native/ristretto_vt.c``
-(built by ``make setup`` into ``_ristretto_vt.so`` beside this module) decodes,
-adds and multiplies by many scalars at once (Pippenger's method), in variable time: it
-is only ever given public values (a record's elements, challenges and responses, and a
+(built by ``make setup`` into ``_ristretto_vt.so`` beside this module, and by pip as an
+extension of the same name) decodes, adds and multiplies by many scalars at once
+(Pippenger's method), in variable time: it is only ever given public values (a record's elements, challenges and responses, and a
 batch's random weights). It is tested against libsodium (tests/test_native_ristretto.py).
 
 When the library is absent (not built) or ``PLEBISCITE_NATIVE=0`` is set, :func:`available`
@@ -19,7 +19,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
-LIBRARY: Final = Path(__file__).with_name("_ristretto_vt.so")
+LIBRARY: Final = Path(__file__).with_name("_ristretto_vt.so")  # built by make setup
+
+
+def _library() -> Path | None:
+    """The built library: ``make setup``'s, else the one pip built beside this module
+    (named for the interpreter's ABI, ``_ristretto_vt.cpython-311-....so``)."""
+    if LIBRARY.exists():
+        return LIBRARY
+    return next(iter(sorted(LIBRARY.parent.glob("_ristretto_vt.*.so"))), None)
 _ZERO32: Final = bytes(32)
 
 
@@ -28,10 +36,11 @@ class NativeError(ValueError):
 
 
 def _load() -> Any:
-    if os.environ.get("PLEBISCITE_NATIVE", "1") == "0" or not LIBRARY.exists():
+    path = _library()
+    if os.environ.get("PLEBISCITE_NATIVE", "1") == "0" or path is None:
         return None
     try:
-        lib = ctypes.CDLL(str(LIBRARY))
+        lib = ctypes.CDLL(str(path))
     except OSError:
         return None
     lib.rvt_init.restype = ctypes.c_int
