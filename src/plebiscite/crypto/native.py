@@ -4,8 +4,9 @@ libsodium has no multi-scalar multiplication and each of its calls is constant t
 a proof equation costs several full scalar multiplications. ``native/ristretto_vt.c``
 (built by ``make setup`` into ``_ristretto_vt.so`` beside this module, and by pip as an
 extension of the same name) decodes, adds and multiplies by many scalars at once
-(Pippenger's method), in variable time: it is only ever given public values (a record's elements, challenges and responses, and a
-batch's random weights). It is tested against libsodium (tests/test_native_ristretto.py).
+(Pippenger's method), in variable time: it is only ever given public values (a
+record's elements, challenges and responses, and a batch's random weights). It is tested
+against libsodium (tests/test_native_ristretto.py).
 
 When the library is absent (not built) or ``PLEBISCITE_NATIVE=0`` is set, :func:`available`
 is False and verifiers take the exact path through libsodium: same verdicts, slower.
