@@ -29,6 +29,8 @@ def _library() -> Path | None:
     if LIBRARY.exists():
         return LIBRARY
     return next(iter(sorted(LIBRARY.parent.glob("_ristretto_vt.*.so"))), None)
+
+
 _ZERO32: Final = bytes(32)
 
 
