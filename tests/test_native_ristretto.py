@@ -3,6 +3,7 @@ libsodium, and the ristretto255 batch built on it (issue 6)."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
 
@@ -300,4 +301,21 @@ def test_only_verifier_code_uses_the_native_library() -> None:
         for f in root.rglob("*.py")
         if "crypto import native" in f.read_text() or "crypto.native" in f.read_text()
     }
-    assert users == {"crypto/batch.py", "verify/ballots.py", "election/tally.py"}
+    # cli.py only asks whether the library is built (to say why verifying is slower)
+    assert users == {"crypto/batch.py", "verify/ballots.py", "election/tally.py", "cli.py"}
+
+
+def test_verify_says_when_it_takes_the_slow_path(record_copy: Any, run_cli: Any) -> None:
+    """Without the native library a ristretto255 record still verifies, and the command
+    says why it is slower (one line on stderr); with it, or when turned off on purpose
+    (PLEBISCITE_NATIVE=0), nothing is said."""
+    code, _, err = run_cli("verify", record_copy, "--workers", "1")
+    assert code == 0 and "native ristretto255 library" not in err
+    native.set_enabled(False)
+    try:
+        code, out, err = run_cli("verify", record_copy, "--workers", "1", "--json")
+    finally:
+        native.set_enabled(True)
+    assert code == 0, err
+    assert "note: the native ristretto255 library is not built" in err
+    assert json.loads(out)["summary"]["group"] == "ristretto255"  # stdout is the report only

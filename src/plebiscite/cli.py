@@ -217,6 +217,7 @@ def _run_verifier(
         raw = read_record(record, stream=True)  # read line by line, as often as needed
     except RecordError as exc:
         _err(str(exc))
+    _note_slow_path(raw)
     with _progress() as bar:
         task = None
 
@@ -231,6 +232,28 @@ def _run_verifier(
         except ConnectionError as exc:  # only raised for an unusable --scheduler
             bar.stop()
             _err(f"--scheduler: {exc}")
+
+
+def _note_slow_path(raw: Any) -> None:
+    """One line on stderr when a ristretto255 record will be checked without the native
+    library (not built: no C compiler when plebiscite was installed): same verdict,
+    about five times slower."""
+    from plebiscite.crypto import native
+
+    if native.available() or os.environ.get("PLEBISCITE_NATIVE") == "0":
+        return
+    try:
+        first = json.loads(next(iter(raw.entries)))
+        group = first["data"]["manifest"]["group"]
+    except (StopIteration, ValueError, KeyError, TypeError):
+        return  # the checks will say what is wrong with it
+    if group == "ristretto255":
+        typer.echo(
+            "plebiscite: note: the native ristretto255 library is not built (make setup, or a"
+            " C compiler when installing), so ballots are checked one by one through"
+            " libsodium: same verdict, about 5x slower",
+            err=True,
+        )
 
 
 def _print_report(report: Any) -> None:
