@@ -79,10 +79,11 @@ def _lib() -> Any:
     return _LIB
 
 
-def _failed(rc: int, what: str) -> NativeError:
+def _failed(rc: int) -> Exception:
+    """The exception for a library call's negative return code."""
     if rc == -0x7FFFFFFF:
-        raise MemoryError("out of memory in the native ristretto255 library")
-    return NativeError(f"{what} {-1 - rc} is not a canonical ristretto255 encoding")
+        return MemoryError("out of memory in the native ristretto255 library")
+    return NativeError(f"point {-1 - rc} is not a canonical ristretto255 encoding")
 
 
 def msm(points: Sequence[bytes], scalars: Sequence[int]) -> bytes:
@@ -98,7 +99,7 @@ def msm(points: Sequence[bytes], scalars: Sequence[int]) -> bytes:
         len(points),
     )
     if rc:
-        raise _failed(rc, "point")
+        raise _failed(rc)
     return out.raw
 
 
@@ -115,7 +116,7 @@ def sum_points(points: Sequence[bytes]) -> bytes:
     out = ctypes.create_string_buffer(32)
     rc = _lib().rvt_sum(out, b"".join(points), len(points))
     if rc:
-        raise _failed(rc, "point")
+        raise _failed(rc)
     return out.raw
 
 

@@ -27,8 +27,9 @@ from plebiscite.record.entries import (
     parse_entry,
 )
 from plebiscite.record.manifest import Manifest, parse_manifest
-from plebiscite.verify.checks import CannotRun, Verifier
+from plebiscite.verify.checks import Verifier
 from plebiscite.verify.reader import ENTRIES, LineFile, RecordError, read_record
+from plebiscite.verify.report import CannotRun
 
 
 class BoardViewError(RuntimeError):
@@ -111,7 +112,7 @@ def load_board(record: Path, progress: Callable[[str, int, int], None] | None = 
             problems = [str(exc)]
         if problems:
             raise BoardViewError(f"{record}: the board does not hold together: {problems[0]}")
-    entries = RecordEntries(Path(record) / ENTRIES, list(v.s.entries))
+    entries = RecordEntries(Path(record) / ENTRIES, v.s.entries)
     ref = entries[0]
     manifest = parse_manifest(ref.data["manifest"])
     return BoardView(

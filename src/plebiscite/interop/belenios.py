@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +48,13 @@ from plebiscite.interop.belenios_crypto import (
     number,
 )
 from plebiscite.verify.reader import RecordError
-from plebiscite.verify.report import CheckResult, Report, Status
+from plebiscite.verify.report import (
+    CannotRun,
+    CheckResult,
+    NotApplicable,
+    Report,
+    run_check,
+)
 
 BATCH = 8
 
@@ -114,14 +119,6 @@ CHECKS: list[BCheck] = [
        "check_result", "10.C, 11 (decrypted values, tally contents)"),
 ]
 # fmt: on
-
-
-class CannotRun(Exception):
-    """A check's inputs are missing because an earlier check failed."""
-
-
-class NotApplicable(Exception):
-    """Nothing to check, with the reason shown."""
 
 
 @dataclass
@@ -677,20 +674,8 @@ class Verifier:
     def _run(self) -> Report:
         out = []
         for spec in CHECKS:
-            fn: Callable[[], list[str] | None] = getattr(self, "check_" + spec.id.lower())
-            status: Status
-            try:
-                details = fn()
-                if details is None:
-                    status, details = "not_applicable", []
-                else:
-                    status = "failed" if details else "passed"
-            except CannotRun as exc:
-                status, details = "failed", [f"cannot run: {exc}"]
-            except NotApplicable as exc:
-                status, details = "not_applicable", [str(exc)]
-            out.append(CheckResult(spec.id, spec.title, status, list(details)[:50],
-                                   spec.references))  # fmt: skip
+            status, details = run_check(getattr(self, "check_" + spec.id.lower()))
+            out.append(CheckResult(spec.id, spec.title, status, details[:50], spec.references))
         return Report(out, self._summary(), self._results())
 
     def _summary(self) -> dict[str, Any]:

@@ -48,7 +48,12 @@ from plebiscite.interop.electionguard_crypto import (
 )
 from plebiscite.interop.electionguard_manifest import Manifest, parse_manifest
 from plebiscite.verify.reader import RecordError
-from plebiscite.verify.report import CheckResult, Report, Status
+from plebiscite.verify.report import (
+    CannotRun,
+    CheckResult,
+    Report,
+    run_check,
+)
 
 BATCH = 16  # ballots per task for the worker processes (and per proof batch)
 
@@ -100,14 +105,6 @@ CHECKS: list[EGCheck] = [
        "12 (correct decryption of spoiled ballots)", "13, 14", "V20"),
 ]
 # fmt: on
-
-
-class CannotRun(Exception):
-    """A check's input is unusable (it fails, saying why)."""
-
-
-class NotApplicable(Exception):
-    """Nothing for a check to check."""
 
 
 # --- reading the folder ---------------------------------------------------------------
@@ -268,20 +265,7 @@ class Verifier:
     def run(self) -> Report:
         out = []
         for spec in CHECKS:
-            fn = getattr(self, "check_" + spec.id.lower())
-            status: Status
-            try:
-                details = fn()
-                if details is None:
-                    status, details = "not_applicable", []
-                elif details:
-                    status = "failed"
-                else:
-                    status, details = "passed", []
-            except CannotRun as exc:
-                status, details = "failed", [f"cannot run: {exc}"]
-            except NotApplicable as exc:
-                status, details = "not_applicable", [str(exc)]
+            status, details = run_check(getattr(self, "check_" + spec.id.lower()))
             out.append(CheckResult(spec.id, spec.title, status, details[:50], spec.references))
         outcomes = self.outcomes or []
         m = self.manifest

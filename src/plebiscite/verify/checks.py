@@ -90,7 +90,15 @@ from plebiscite.verify.ballots import (
     product_lines,
 )
 from plebiscite.verify.reader import RawRecord
-from plebiscite.verify.report import CheckResult, CheckSpec, Report, Status
+from plebiscite.verify.report import (
+    CannotRun,
+    CheckResult,
+    CheckSpec,
+    NotApplicable,
+    Report,
+    Status,
+    run_check,
+)
 
 if TYPE_CHECKING:
     from plebiscite.verify.forensics import Accumulator
@@ -152,14 +160,6 @@ DETAILS = 50  # details kept per check (the report shows no more)
 # skips such lines, the workers parse them (and report any that is not an entry).
 BALLOT_TAIL = b'"type":"ballot"}'
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class CannotRun(Exception):
-    """A check's inputs are missing because an earlier check failed."""
-
-
-class NotApplicable(Exception):
-    """Nothing to check, with the reason shown (e.g. an unwitnessed referendum)."""
 
 
 def _time_text(us: int) -> str:
@@ -762,20 +762,7 @@ class Verifier:
         got = self._outcomes.get(check_id)
         if got is not None:
             return got
-        fn = getattr(self, "check_" + check_id.lower())
-        status: Status = "passed"
-        try:
-            details = fn()
-            if details is None:
-                status, details = "not_applicable", []
-            elif details:
-                status = "failed"
-            else:
-                details = []
-        except CannotRun as exc:
-            status, details = "failed", [f"cannot run: {exc}"]
-        except NotApplicable as exc:
-            status, details = "not_applicable", [str(exc)]
+        status, details = run_check(getattr(self, "check_" + check_id.lower()))
         self._outcomes[check_id] = (status, list(details))
         return status, list(details)
 

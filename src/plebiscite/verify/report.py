@@ -2,10 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Status = Literal["passed", "failed", "not_applicable"]
+
+
+class CannotRun(Exception):
+    """A check's inputs are missing or unusable (often because an earlier check failed):
+    the check fails, saying why."""
+
+
+class NotApplicable(Exception):
+    """Nothing for a check to check, with the reason shown (e.g. an unwitnessed
+    referendum)."""
+
+
+def run_check(fn: Callable[[], Sequence[str] | None]) -> tuple[Status, list[str]]:
+    """A check's outcome: ``fn`` returns its problems (none: passed), or None (not
+    applicable), or raises CannotRun (failed) or NotApplicable (with the reason)."""
+    try:
+        details = fn()
+    except CannotRun as exc:
+        return "failed", [f"cannot run: {exc}"]
+    except NotApplicable as exc:
+        return "not_applicable", [str(exc)]
+    if details is None:
+        return "not_applicable", []
+    return ("failed" if details else "passed"), list(details)
 
 
 @dataclass(frozen=True)
