@@ -512,6 +512,31 @@ def _forged_cosignature(outcome: DemoOutcome, path: Path) -> None:
     (path / "cosignatures.jsonl").write_text("\n".join(lines) + "\n")
 
 
+# --- V23 ------------------------------------------------------------------------------
+
+
+@case("V23", "V05")  # V05: the lists are not signed by the authority
+def _organiser_is_its_own_credential_authority(outcome: DemoOutcome, path: Path) -> None:
+    # The board's key signs the credential lists: the organiser, which holds the sign-in
+    # codes, would hold the credentials too and could vote for everyone.
+    rec = Rec(outcome, path)
+    for i in tl.indices_of(rec.entries, "credential_list"):
+        rec.entries[i] = tl.resign(rec.entries[i], tl.board_key(outcome), tl.election_id(outcome))
+    rec.save()
+
+
+@case("V23", *(ALL - {"V01", "V02", "V03", "V04", "V21", "V23"}))
+def _not_a_demo_yet_unpinned(outcome: DemoOutcome, path: Path) -> None:
+    # The referendum entry no longer says "demo", but the file pins no party's key: any
+    # first comer could have taken a role (a new election id: every other party's
+    # signature stops holding).
+    rec = Rec(outcome, path)
+    d = rec.data(0)
+    d["demo"] = False
+    rec.resign(0, d)
+    rec.save()
+
+
 # --- malformed data, signed by the right party: reported, never raised --------------------
 #
 # Each of these once made the verifier crash with a traceback instead of failing a check.

@@ -91,8 +91,10 @@ def test_forked_board(demo_outcome, tmp_path: Path, run_cli) -> None:
         tmp_path / "g1.state",
         "--out",
         tmp_path / "d.json",
+        "--wait",
+        "0",
     )
-    assert code == 2 and "witness cosignatures" in err, err
+    assert code == 3 and "not yet witnessed (1 of 2): run again" in err, err
 
     # Control: once a second witness cosigns branch A's close, the guardian decrypts.
     s3 = WitnessState(tmp_path / "w3")

@@ -81,8 +81,12 @@ def test_accreditation_after_setup_and_results_show_observers(
 
 
 def test_organiser_accredit_command(tmp_path: Path, run_cli) -> None:
+    from enrol import pin
+
     f = tmp_path / "m.json"
-    f.write_text(json.dumps(builtin_manifest()))
+    raw = builtin_manifest()
+    pin(raw, tmp_path / "keys")
+    f.write_text(json.dumps(raw))
     assert run_cli("organiser", "init", "--manifest", f, "--data", tmp_path / "d")[0] == 0
     code, pub, _ = run_cli("observe", "keygen", "--out", tmp_path / "o.key")
     obs = {

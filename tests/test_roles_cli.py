@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from enrol import pin
+
 
 def _manifest(tmp: Path) -> Path:
     now = datetime.now(UTC)
@@ -28,6 +30,7 @@ def _manifest(tmp: Path) -> Path:
         "closes": (now + timedelta(hours=1)).isoformat().replace("+00:00", "Z"),
         "guardians": {"count": 3, "quorum": 2},
     }
+    pin(m, tmp / "keys")
     p = tmp / "referendum.json"
     p.write_text(json.dumps(m))
     return p
@@ -52,7 +55,8 @@ def test_separate_roles_end_to_end(run_cli, tmp_path: Path) -> None:
         subs = []
         for gid in gids:
             sub = tmp_path / f"{gid}-{step}.json"
-            extra = ["--id", gid] if step == "keygen" else []
+            key = tmp_path / "keys" / f"{gid}.key"
+            extra = ["--id", gid, "--signing-key", key] if step == "keygen" else []
             ok(
                 "guardian",
                 step,
@@ -76,7 +80,6 @@ def test_separate_roles_end_to_end(run_cli, tmp_path: Path) -> None:
 
     roll = tmp_path / "roll.csv"
     roll.write_text("region,voter\nnorth,ann\nnorth,bob\nsouth,cat\nsouth,dan\n")
-    ok("credentials", "keygen", "--out", tmp_path / "ca.key")
     publish()
     ok(
         "credentials",
@@ -84,7 +87,7 @@ def test_separate_roles_end_to_end(run_cli, tmp_path: Path) -> None:
         "--record",
         rec,
         "--key",
-        tmp_path / "ca.key",
+        tmp_path / "keys" / "authority.key",
         "--roll",
         roll,
         "--secrets",
@@ -251,7 +254,7 @@ def test_pinned_keys_are_enforced(run_cli, tmp_path: Path, role_passphrase: str)
     roll = tmp_path / "roll.csv"
     roll.write_text("region,voter\nnorth,ann\nsouth,bob\n")
     ok("organiser", "publish", "--data", data, "--record", rec)
-    ok(
+    code, _, err = run_cli(
         "credentials",
         "generate",
         "--record",
@@ -265,5 +268,23 @@ def test_pinned_keys_are_enforced(run_cli, tmp_path: Path, role_passphrase: str)
         "--out",
         tmp_path / "lists.json",
     )
+    assert code == 2 and "pins another credential authority key" in err
+    # Signed with the library instead, the board refuses them.
+    from plebiscite.election.credentials import credential_list_data, new_credential
+    from plebiscite.election.credentials import public_credential as pubcred
+
+    g1key = key_from_seed(
+        read_secret_json(tmp_path / "g1.id", Passphrase.given(role_passphrase))["signing_key"]
+    )
+    lists = [
+        sign(
+            "credential_list",
+            credential_list_data(r, [pubcred(view.election_id, new_credential())]),
+            view.election_id,
+            g1key,
+        ).to_json()
+        for r in ("north", "south")
+    ]
+    (tmp_path / "lists.json").write_text(json.dumps(lists))
     code, _, err = run_cli("organiser", "accept", "--data", data, tmp_path / "lists.json")
     assert code == 2 and "credential authority" in err

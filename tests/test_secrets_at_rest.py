@@ -78,10 +78,15 @@ def _forms(secret: str) -> set[str]:
 
 
 def _manifest(tmp: Path) -> Path:
+    from enrol import pin
     from plebiscite.election.demo import builtin_manifest
     from plebiscite.server.demo import demo_manifest
 
     m = demo_manifest(builtin_manifest())
+    if not (tmp / "keys").exists():
+        pin(m, tmp / "keys")
+    else:  # the parties' keys were made by an earlier call in this folder
+        m = json.loads((tmp / "referendum.json").read_text())
     p = tmp / "referendum.json"
     p.write_text(json.dumps(m))
     return p
@@ -362,7 +367,8 @@ def test_guardian_ceremony_with_sealed_states(tmp_path: Path) -> None:
         subs = []
         for gid in gids:
             sub = tmp_path / f"{gid}-{step}.json"
-            extra = ["--id", gid] if step == "keygen" else []
+            extra = ["--id", gid, "--signing-key", tmp_path / "keys" / f"{gid}.key"]
+            extra = extra if step == "keygen" else []
             state = tmp_path / f"{gid}.state"
             ok(
                 "guardian",

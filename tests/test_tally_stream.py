@@ -18,6 +18,7 @@ from plebiscite.election.organiser import Organiser
 from plebiscite.election.tally import TallyError, compute_tally, scan_board, tally_to_json
 from plebiscite.record.entries import Entry, parse_entry
 from plebiscite.record.manifest import parse_manifest
+from plebiscite.verify.reader import read_record
 
 
 class CountingView(Sequence[Entry]):
@@ -120,8 +121,8 @@ def test_guardian_decrypts_from_the_organisers_streamed_view(
         with pytest.raises(IndexError):
             view[org.size]
         gd = demo_outcome.guardians[0]
-        streamed = decrypt_from_board(gd, view, org.board.checkpoints(), org.cosignatures())
-        listed = decrypt_from_board(gd, org.entries(), org.board.checkpoints(), org.cosignatures())
+        streamed = decrypt_from_board(gd, org.raw_record())
+        listed = decrypt_from_board(gd, read_record(demo_outcome.record))
         assert streamed.keys() == listed.keys()
         assert streamed["tally_index"] == listed["tally_index"]
     finally:
@@ -149,10 +150,10 @@ def test_a_roles_board_view_reads_ballots_on_demand(demo_outcome: DemoOutcome) -
     # of_type answers from the scan's index for everything but ballots
     assert view.of_type("guardian_key") == [e for e in parsed if e.type == "guardian_key"]
     assert view.of_type("ballot") == [e for e in parsed if e.type == "ballot"]
-    # the guardian's decrypt step over the streamed view and over the parsed list
+    # the guardian's decrypt step over the streamed record and over its lines in memory
     gd = demo_outcome.guardians[0]
-    a = decrypt_from_board(gd, entries, view.checkpoints, view.cosignatures)
-    b = decrypt_from_board(gd, parsed, view.checkpoints, view.cosignatures)
+    a = decrypt_from_board(gd, read_record(demo_outcome.record, stream=True))
+    b = decrypt_from_board(gd, read_record(demo_outcome.record))
     assert a["tally_index"] == b["tally_index"] and a.keys() == b.keys()
 
 
@@ -200,16 +201,9 @@ def test_organiser_start_up_indexes_ballots_as_the_strict_parser_would(
 
 
 def test_a_guardians_long_steps_report_progress(demo_outcome: DemoOutcome) -> None:
-    from plebiscite.election.boardview import load_board
-
-    heard: list[tuple[str, int, int]] = []
-    view = load_board(demo_outcome.record, lambda *a: heard.append(a))
+    heard: list[tuple[int, int]] = []
     gd = demo_outcome.guardians[0]
-    decrypt_from_board(
-        gd, view.entries, view.checkpoints, view.cosignatures, lambda *a: heard.append(a)
-    )
-    stages = [s for s, _, _ in heard]
-    assert "checking" in stages and stages[-1] == "tallying"
-    assert heard[-1][1] == heard[-1][2] == len(view.entries)
-    checking = [(d, t) for s, d, t in heard if s == "checking"]
-    assert checking[-1][0] == checking[-1][1] > 0  # every ballot line parsed
+    raw = read_record(demo_outcome.record, stream=True)
+    decrypt_from_board(gd, raw, progress=lambda *a: heard.append(a))
+    ballots = sum(1 for x in record_lines(demo_outcome) if x.endswith(b'"type":"ballot"}'))
+    assert heard and heard[-1] == (ballots, ballots) > (0, 0)  # every ballot line checked

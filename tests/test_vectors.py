@@ -513,6 +513,46 @@ def test_tags_and_binds() -> None:
         assert encode_part(fn(*b["args"])).hex() == b["encoding"]
 
 
+def test_guardian_key_proofs_bind_every_field() -> None:
+    """The coefficient proofs of a guardian_key entry bind its X25519 key and every
+    commitment: swapping either under the proofs makes them fail."""
+    from plebiscite.record.manifest import parse_manifest
+    from plebiscite.record.vocab import guardian_key_problems, parse_guardian_key
+
+    cases = PROTOCOL["guardian_key"]
+    assert {c["group"] for c in cases} == set(GROUP_NAMES)
+    assert {c.get("swapped") for c in cases} == {None, "encryption_key", "commitments"}
+    for c in cases:
+        g = get_group(c["group"])
+        m = parse_manifest(
+            {
+                "title": "t",
+                "group": c["group"],
+                "questions": [{"id": "q", "text": "q", "options": ["a"]}],
+                "regions": [{"id": "r", "name": "r", "questions": ["q"]}],
+                "opens": "2027-01-01T00:00:00Z",
+                "closes": "2027-01-02T00:00:00Z",
+                "guardians": {
+                    "count": len(c["guardians"]),
+                    "quorum": c["quorum"],
+                    "members": [{"id": x, "name": x} for x in c["guardians"]],
+                },
+            }
+        )
+        gk = parse_guardian_key(g, m, c["data"])
+        if c["valid"]:
+            binds = [
+                encode_part(
+                    protocol.coefficient_bind(
+                        gk.guardian, gk.index, gk.encryption_key, gk.commitments, k
+                    )
+                ).hex()
+                for k in range(len(gk.commitments))
+            ]
+            assert binds == c["bind_encodings"]
+        assert (guardian_key_problems(g, c["election_id"], gk) == []) == c["valid"]
+
+
 def test_context_hash() -> None:
     assert {c["group"] for c in PROTOCOL["context_hash"]} == set(GROUP_NAMES)
     for c in PROTOCOL["context_hash"]:

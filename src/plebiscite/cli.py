@@ -260,7 +260,12 @@ def _print_report(report: Any) -> None:
     from rich.console import Console
 
     con = Console()
-    marks = {"passed": "[green]✓[/]", "failed": "[red]✗[/]", "not_applicable": "[dim]–[/]"}
+    marks = {
+        "passed": "[green]✓[/]",
+        "failed": "[red]✗[/]",
+        "not_applicable": "[dim]–[/]",
+        "pending": "[yellow]…[/]",
+    }
     s = report.summary
     con.print(
         f"[bold]{s.get('title') or 'referendum'}[/]  ({s.get('group')}, "
@@ -273,6 +278,8 @@ def _print_report(report: Any) -> None:
             con.print(f"      {d}", markup=False, highlight=False)
         if len(c.details) > 5:
             con.print(f"      … and {len(c.details) - 5} more")
+    for note in s.get("notes", []):
+        con.print(f"note: {note}", markup=False, highlight=False)
     stage = s.get("stage")
     if report.ok and stage != "decided":
         con.print(

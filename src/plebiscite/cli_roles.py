@@ -107,14 +107,62 @@ def _write_json(path: Path, obj: Any) -> None:
     path.write_text(json.dumps(obj, indent=1, sort_keys=True) + "\n")
 
 
-def _board(record: Path, progress: Any = None) -> Any:
-    from plebiscite.election.boardview import BoardViewError, load_board
+WAIT_OPT = typer.Option(
+    120.0,
+    "--wait",
+    min=0,
+    help="When the referendum sets a witness quorum: how many seconds to wait for the "
+    "entries this step acts on to be witnessed (re-reading the record), then exit 3.",
+)
+
+
+def _board(
+    record: Path,
+    checks: Any = None,
+    acts_on: Any = None,
+    wait: float | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: Any = None,
+) -> Any:
+    """The board in ``record`` through the checked view: the verifier's ``checks`` (by
+    default those before any set-up step) must not fail (exit 1 naming the check); with
+    ``acts_on`` (board -> entry index) and a witness quorum, the entries up to it must
+    be under a quorum-cosigned checkpoint, waited for up to ``wait`` seconds (exit 3)."""
+    from plebiscite.verify.checked import (
+        BEFORE_SETUP,
+        NotWitnessed,
+        Refused,
+        load_checked,
+        wait_witnessed,
+    )
     from plebiscite.verify.reader import RecordError
 
+    def load() -> Any:
+        return load_checked(
+            record, checks or BEFORE_SETUP, workers=workers, scheduler=scheduler, progress=progress
+        )
+
     try:
-        return load_board(record, progress)
-    except (RecordError, BoardViewError) as exc:
+        if acts_on is None:
+            return load()
+        return wait_witnessed(
+            load, acts_on, wait or 0.0, lambda m: typer.echo(f"plebiscite: {m}", err=True)
+        )
+    except RecordError as exc:
         _err(str(exc))
+    except Refused as exc:
+        _err(str(exc), 1)
+    except NotWitnessed as exc:
+        _err(str(exc), 3)
+    except ConnectionError as exc:  # an unusable --scheduler
+        _err(f"--scheduler: {exc}")
+
+
+def _last(t: str) -> Any:
+    """``acts_on`` for a step that acts on every entry of type ``t`` (the referendum
+    entry when there is none yet)."""
+    return lambda board: max(board.indices(t), default=0)
 
 
 def _stages(bar: Any) -> Any:
@@ -392,14 +440,15 @@ def guardian_keygen(
     ),
     passphrase_file: Path | None = PASSPHRASE_OPT,
     insecure_plaintext: bool = PLAINTEXT_OPT,
+    wait: float = WAIT_OPT,
 ) -> None:
-    """Step 1: make this guardian's polynomial, commitments and proofs; the secrets go
-    to the state file, sealed under the passphrase."""
+    """Step 1: check the board, make this guardian's polynomial, commitments and proofs;
+    the secrets go to the state file, sealed under the passphrase."""
     from plebiscite.election.guardian import Guardian
     from plebiscite.record.entries import key_to_b64, sign
     from plebiscite.record.manifest import guardian_ids, pinned_guardian_key
 
-    view = _board(record)
+    view = _board(record, acts_on=_last("referendum"), wait=wait)
     ids = guardian_ids(view.manifest)
     if guardian_id not in ids:
         _err(f"--id: {guardian_id!r} is not a guardian of this referendum ({', '.join(ids)})")
@@ -419,10 +468,23 @@ def guardian_keygen(
         ids.index(guardian_id) + 1,
         view.manifest.quorum,
         key,
+        manifest=view.manifest,
     )
+    if view.of_type("guardian_key") and any(
+        e.data.get("guardian") == guardian_id for e in view.of_type("guardian_key")
+    ):
+        _err(f"guardian {guardian_id} already has a key on the board")
+    data = g.key_data()
     _save_guardian(state, g, pp, "--insecure-plaintext" if insecure_plaintext else None)
-    _write_json(out, sign("guardian_key", g.key_data(), view.election_id, g.signing_key).to_json())
+    _write_json(out, sign("guardian_key", data, view.election_id, g.signing_key).to_json())
     typer.echo(f"guardian {guardian_id}: key posted to {out}; secrets in {state}", err=True)
+
+
+def _guardian_on(view: Any, g: Any) -> None:
+    """The guardian state and the board are of one referendum."""
+    if g.election_id != view.election_id:
+        _err("this guardian state belongs to another referendum")
+    g.manifest = view.manifest
 
 
 @guardian_app.command("shares")
@@ -431,20 +493,25 @@ def guardian_shares(
     state: Path = STATE_OPT,
     out: Path = OUT_OPT,
     passphrase_file: Path | None = PASSPHRASE_OPT,
+    wait: float = WAIT_OPT,
 ) -> None:
-    """Step 2: check the other guardians' keys, encrypt a share to each."""
+    """Step 2: check the board and the other guardians' keys (their proofs bind their
+    encryption keys), then encrypt a share to each."""
     from plebiscite.election.guardian import CeremonyError
     from plebiscite.record.entries import sign
 
-    view = _board(record)
-    g, _ = _load_guardian(state, _passphrase(passphrase_file))
+    view = _board(record, acts_on=_last("guardian_key"), wait=wait)
+    pp = _passphrase(passphrase_file)
+    g, plaintext = _load_guardian(state, pp)
+    _guardian_on(view, g)
     keys = [e.data for e in view.of_type("guardian_key")]
     if len(keys) != view.manifest.guardian_count:
         _err(f"{len(keys)} of {view.manifest.guardian_count} guardians have posted keys; wait")
     try:
         data = g.shares_data(keys)
     except CeremonyError as exc:
-        _err(str(exc))
+        _err(str(exc), 1)
+    _save_guardian(state, g, pp, plaintext)
     _write_json(out, sign("guardian_shares", data, view.election_id, g.signing_key).to_json())
 
 
@@ -454,14 +521,17 @@ def guardian_ready(
     state: Path = STATE_OPT,
     out: Path = OUT_OPT,
     passphrase_file: Path | None = PASSPHRASE_OPT,
+    wait: float = WAIT_OPT,
 ) -> None:
-    """Step 3: check the shares received, form this guardian's key share, prove it."""
+    """Step 3: check the board and the shares received, form this guardian's key share,
+    prove it."""
     from plebiscite.election.guardian import CeremonyError
     from plebiscite.record.entries import sign
 
-    view = _board(record)
+    view = _board(record, acts_on=_last("guardian_shares"), wait=wait)
     pp = _passphrase(passphrase_file)
     g, plaintext = _load_guardian(state, pp)
+    _guardian_on(view, g)
     keys = [e.data for e in view.of_type("guardian_key")]
     shares = [e.data for e in view.of_type("guardian_shares")]
     if len(shares) != view.manifest.guardian_count:
@@ -469,7 +539,7 @@ def guardian_ready(
     try:
         data = g.ready_data(keys, shares)
     except CeremonyError as exc:
-        _err(str(exc))
+        _err(str(exc), 1)
     _save_guardian(state, g, pp, plaintext)
     _write_json(out, sign("guardian_ready", data, view.election_id, g.signing_key).to_json())
 
@@ -480,24 +550,45 @@ def guardian_decrypt(
     state: Path = STATE_OPT,
     out: Path = OUT_OPT,
     passphrase_file: Path | None = PASSPHRASE_OPT,
+    wait: float = WAIT_OPT,
+    workers: int = typer.Option(
+        os.cpu_count() or 1, "--workers", min=1, help="Processes checking the ballots."
+    ),
+    scheduler: str | None = typer.Option(
+        None,
+        "--scheduler",
+        help="Check the ballots on a Dask cluster instead: its scheduler (tcp://HOST:PORT).",
+    ),
 ) -> None:
-    """Step 4: recompute the tally from the board, check it, then decrypt it (only it)."""
+    """Step 4: check the whole board up to the tally with the verifier's checks (every
+    counted ballot, the posted tally against the product of exactly those), wait for the
+    close to be witnessed, then decrypt that tally (only it)."""
     from plebiscite.cli import _progress
-    from plebiscite.election.guardian import CeremonyError, decrypt_from_board
+    from plebiscite.election.guardian import CeremonyError, decrypt_checked
     from plebiscite.record.entries import sign
+    from plebiscite.verify.checked import BEFORE_DECRYPTION
 
     g, _ = _load_guardian(state, _passphrase(passphrase_file))
     with _progress() as bar:  # on stderr, gone when done: a national board takes minutes
-        tick = _stages(bar)
-        view = _board(record, tick)
-        if g.election_id != view.election_id:
-            bar.stop()
-            _err("this guardian state belongs to another referendum")
-        try:
-            data = decrypt_from_board(g, view.entries, view.checkpoints, view.cosignatures, tick)
-        except CeremonyError as exc:
-            bar.stop()
-            _err(str(exc))
+        task = bar.add_task("checking", total=None)
+        view = _board(
+            record,
+            BEFORE_DECRYPTION,
+            acts_on=_last("close"),
+            wait=wait,
+            workers=workers,
+            scheduler=scheduler,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    _guardian_on(view, g)
+    if not view.indices("close"):
+        _err("voting is not closed yet (no close entry): nothing to decrypt")
+    if not view.indices("tally"):
+        _err("no tally on the board yet: run again once the organiser posts it")
+    try:
+        data = decrypt_checked(g, view)
+    except CeremonyError as exc:
+        _err(str(exc), 1)
     _write_json(out, sign("decryption_share", data, view.election_id, g.signing_key).to_json())
 
 
@@ -534,18 +625,23 @@ def credentials_generate(
     ),
     out: Path = OUT_OPT,
     passphrase_file: Path | None = PASSPHRASE_OPT,
+    wait: float = WAIT_OPT,
 ) -> None:
-    """Make one credential per voter of the roll; write the secrets, and the signed
-    public lists (one per region) for the board."""
+    """Check the board, then make one credential per voter of the roll; write the
+    secrets, and the signed public lists (one per region) for the board."""
     from plebiscite.election.credentials import (
         credential_list_data,
         new_credential,
         public_credential,
     )
-    from plebiscite.record.entries import sign
+    from plebiscite.record.entries import key_to_b64, sign
+    from plebiscite.record.manifest import pinned_authority_key
 
-    view = _board(record)
+    view = _board(record, acts_on=_last("referendum"), wait=wait)
     ca = _read_signing_key(key, _passphrase(passphrase_file))
+    pinned = pinned_authority_key(view.manifest)
+    if pinned is not None and key_to_b64(ca) != pinned:
+        _err("--key: the referendum pins another credential authority key")
     try:
         with roll.open(newline="", encoding="utf-8") as f:
             rows = list(csv.DictReader(f))
@@ -618,23 +714,19 @@ def ballot_command(
     """Encrypt a ballot offline for the board in RECORD; cast it (signed) or challenge it."""
     from plebiscite.election.booth import BallotError, cast, challenge, encrypt_ballot
     from plebiscite.election.credentials import credential_key, is_well_formed, public_credential
-    from plebiscite.record import codec
 
     view = _board(record)
     if not is_well_formed(credential):
         _err("--credential: not a well-formed credential (25 letters and digits in 5 groups)")
     pub = public_credential(view.election_id, credential)
-    region = next(
-        (e.data["region"] for e in view.of_type("credential_list") if pub in e.data["credentials"]),
-        None,
-    )
+    region = next((r for r, creds in view.credentials.items() if pub in creds), None)
     if region is None:
         _err("--credential: this credential is on no list of this referendum")
-    ctxs = view.of_type("election_context")
-    if not ctxs:
+    if view.context is None or view.joint_key is None or view.status.get("V09") != "passed":
         _err("the key ceremony is not finished: nothing to encrypt to yet")
-    ctx = bytes.fromhex(ctxs[0].data["context_hash"])
-    jk = codec.element(view.group, ctxs[0].data["joint_key"])
+    # The joint key and context the checks recomputed from the ceremony (V07-V09), never
+    # merely the ones the board posted.
+    ctx, jk = view.context, view.joint_key
     try:
         choices = parse_answers(answers, view.manifest, region)
         b = encrypt_ballot(view.group, view.manifest, ctx, jk, region, choices, pub)

@@ -140,9 +140,11 @@ def _start_demo(
         pinned = any("public_key" in x for x in m["guardians"].get("members", []))
         if pinned or "credential_authority" in m:
             _err("the demo plays every role itself: the referendum file must not pin keys")
+        from plebiscite.election.organiser import OrganiserError
+
         try:
             ref, voters = create_demo(registry, m, count)
-        except ManifestError as exc:
+        except (ManifestError, OrganiserError) as exc:
             _err(str(exc))
         typer.echo(f"demo referendum {ref.id} is open", err=True)
     if out is not None:

@@ -59,6 +59,7 @@ from plebiscite.record.protocol import (
     TAG_SHARE_ENC,
     TAG_SHARE_KEY,
     TAG_TRACKING,
+    coefficient_bind,
     context_hash,
     credential_seed,
     decryption_bind,
@@ -1418,6 +1419,7 @@ def protocol_vectors() -> dict[str, Any]:
         "canonical_json": canonical,
         "canonical_json_invalid": CANONICAL_INVALID,
         "binds": binds,
+        "guardian_key": guardian_key_cases(),
         "context_hash": contexts,
         "tracking_code": trackings,
         "credentials": credential_cases(),
@@ -1442,6 +1444,64 @@ def protocol_vectors() -> dict[str, Any]:
 ED25519_L = 2**252 + 27742317777372353535851937790883648493
 COSIGN_ORIGIN = "plebiscite/test-board \u00e9"
 COSIGN_OTHER_ORIGIN = "plebiscite/another-board"
+
+
+def guardian_key_cases() -> list[dict[str, Any]]:
+    """A guardian_key entry per group (guardian-2 of 3, quorum 2), its coefficient
+    proofs binding every field but the proofs (record/protocol.py coefficient_bind), and
+    the same entry with one field swapped under the proofs: each swap makes every proof
+    fail, by construction (the bound statement changed)."""
+    out = []
+    eid = "e1" * 32
+    for name in GROUP_NAMES:
+        group = get_group(name)
+        coeffs = [fixed_scalar(group, f"guardian-2 coefficient {m}") for m in range(2)]
+        commitments = [group.g_pow(a) for a in coeffs]
+        enc = base64.b64encode(hashlib.sha256(b"guardian-2 x25519").digest()).decode()
+        proofs = []
+        binds = []
+        for m, (a, c) in enumerate(zip(coeffs, commitments, strict=True)):
+            bind = coefficient_bind("guardian-2", 2, enc, commitments, m)
+            binds.append(encode_part(bind).hex())
+            with fixed_draws(group, f"guardian-2 proof {m}"):
+                p = prove_schnorr(group, TAG_COEFFICIENT, bytes.fromhex(eid), a, c, bind)
+            proofs.append(schnorr_json(group, p))
+        data = {
+            "guardian": "guardian-2",
+            "index": 2,
+            "encryption_key": enc,
+            "commitments": [el(c) for c in commitments],
+            "proofs": proofs,
+        }
+        other_enc = base64.b64encode(hashlib.sha256(b"organiser x25519").digest()).decode()
+        swapped = [
+            ("encryption_key", {**data, "encryption_key": other_enc}),
+            ("commitments", {**data, "commitments": data["commitments"][::-1]}),
+        ]
+        out.append(
+            {
+                "group": name,
+                "election_id": eid,
+                "guardians": ["guardian-1", "guardian-2", "guardian-3"],
+                "quorum": 2,
+                "data": data,
+                "bind_encodings": binds,
+                "valid": True,
+            }
+        )
+        for what, d in swapped:
+            out.append(
+                {
+                    "group": name,
+                    "election_id": eid,
+                    "guardians": ["guardian-1", "guardian-2", "guardian-3"],
+                    "quorum": 2,
+                    "data": d,
+                    "swapped": what,
+                    "valid": False,
+                }
+            )
+    return out
 
 
 def fixed_ed25519(label: str) -> Ed25519PrivateKey:

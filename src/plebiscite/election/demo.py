@@ -181,7 +181,7 @@ def run_demo(
     rng = random.Random(seed)
     tick = progress or (lambda _s, _d, _t: None)
     clock = SimulatedClock(manifest.opens - timedelta(hours=1))
-    org = Organiser.init(data_dir, raw, clock)
+    org = Organiser.init(data_dir, raw, clock, demo=True)
     eid, g = org.election_id, org.group
     secrets: dict[str, list[str]] = {"credentials": [], "nonces": [], "guardian": []}
 
@@ -268,10 +268,9 @@ def run_demo(
     _witness_all(org, observer_keys, data_dir)  # the close checkpoint must be witnessed
     clock.advance(timedelta(minutes=5))
     org.tally()
-    entries = org.entries()
     present = guardians[: max(manifest.quorum, len(guardians) - absent)]
     for i, gd in enumerate(present, start=1):
-        share = decrypt_from_board(gd, entries, org.board.checkpoints(), org.cosignatures())
+        share = decrypt_from_board(gd, org.raw_record())
         org.accept(sign("decryption_share", share, eid, gd.signing_key))
         tick("decryption", i, len(present))
     result = org.result()
@@ -304,7 +303,8 @@ def play_ceremony(org: Organiser, tick: Progress | None = None) -> list[Guardian
     submission the board checks (as from separate machines); posts the context."""
     eid, g, m = org.election_id, org.group, org.manifest
     guardians = [
-        Guardian.create(eid, g.name, gid, i + 1, m.quorum) for i, gid in enumerate(guardian_ids(m))
+        Guardian.create(eid, g.name, gid, i + 1, m.quorum, manifest=m)
+        for i, gid in enumerate(guardian_ids(m))
     ]
     for gd in guardians:
         org.accept(sign("guardian_key", gd.key_data(), eid, gd.signing_key))

@@ -16,7 +16,7 @@ entry; the guardian's secrets live in its own state file, never on the board. St
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,17 +34,28 @@ from cryptography.hazmat.primitives.serialization import (
 
 from plebiscite.crypto import threshold
 from plebiscite.crypto.group import Group, get_group
-from plebiscite.crypto.proofs import prove_equality, prove_schnorr, verify_schnorr
+from plebiscite.crypto.proofs import prove_equality, prove_schnorr
 from plebiscite.election.keys import key_from_seed, seed_of
 from plebiscite.record import codec
-from plebiscite.record.entries import b64decode
+from plebiscite.record.canonical import json_equal
+from plebiscite.record.entries import EntryError, b64decode
+from plebiscite.record.manifest import Manifest, guardian_ids
 from plebiscite.record.protocol import (
     TAG_COEFFICIENT,
     TAG_DECRYPTION,
     TAG_SHARE_ENC,
     TAG_SHARE_KEY,
+    coefficient_bind,
     decryption_bind,
 )
+from plebiscite.record.vocab import (
+    GuardianKey,
+    guardian_key_problems,
+    parse_guardian_key,
+    parse_guardian_shares,
+)
+from plebiscite.verify.checked import BEFORE_DECRYPTION, CheckedBoard, Refused, check_board
+from plebiscite.verify.reader import RawRecord
 
 
 class CeremonyError(RuntimeError):
@@ -72,6 +83,12 @@ class Guardian:
     coefficients: list[int]
     received: dict[str, int] = field(default_factory=dict)
     share: int | None = None
+    # The data of the entries this guardian made, by type: each later step checks that
+    # the board holds them unchanged.
+    posted: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The referendum, from the checked board (not kept in the state: the election id,
+    # which is, binds it).
+    manifest: Manifest | None = field(default=None, repr=False, compare=False)
 
     @property
     def group(self) -> Group:
@@ -86,6 +103,7 @@ class Guardian:
         index: int,
         quorum: int,
         signing_key: Ed25519PrivateKey | None = None,
+        manifest: Manifest | None = None,
     ) -> Guardian:
         group = get_group(group_name)
         return cls(
@@ -97,6 +115,7 @@ class Guardian:
             signing_key or Ed25519PrivateKey.generate(),
             X25519PrivateKey.generate(),
             threshold.random_polynomial(group, quorum - 1),
+            manifest=manifest,
         )
 
     # -- state file -------------------------------------------------------------------
@@ -117,6 +136,7 @@ class Guardian:
             "coefficients": [codec.scalar_hex(g, a) for a in self.coefficients],
             "received": {k: codec.scalar_hex(g, v) for k, v in self.received.items()},
             "share": None if self.share is None else codec.scalar_hex(g, self.share),
+            "posted": self.posted,
         }
 
     @classmethod
@@ -133,6 +153,7 @@ class Guardian:
             [codec.scalar(g, a) for a in d["coefficients"]],
             {k: codec.scalar(g, v) for k, v in d["received"].items()},
             None if d["share"] is None else codec.scalar(g, d["share"]),
+            dict(d.get("posted", {})),
         )
 
     # -- step 1 -----------------------------------------------------------------------
@@ -141,57 +162,91 @@ class Guardian:
         g = self.group
         ctx = bytes.fromhex(self.election_id)
         commitments = threshold.commit(g, self.coefficients)
+        enc = _x25519_pub(self.encryption_key)
         proofs = [
-            prove_schnorr(g, TAG_COEFFICIENT, ctx, a, c, [self.guardian, m])
+            prove_schnorr(
+                g,
+                TAG_COEFFICIENT,
+                ctx,
+                a,
+                c,
+                coefficient_bind(self.guardian, self.index, enc, commitments, m),
+            )
             for m, (a, c) in enumerate(zip(self.coefficients, commitments, strict=True))
         ]
-        return {
+        data = {
             "guardian": self.guardian,
             "index": self.index,
-            "encryption_key": _x25519_pub(self.encryption_key),
+            "encryption_key": enc,
             "commitments": [c.hex() for c in commitments],
             "proofs": [codec.schnorr_to_json(g, p) for p in proofs],
         }
+        self.posted["guardian_key"] = data
+        return data
 
     # -- step 2 -----------------------------------------------------------------------
 
-    def check_key_data(self, data: dict[str, Any]) -> list[Any]:
-        """Check another guardian's commitments and proofs; return the commitments."""
+    def check_key_data(self, data: dict[str, Any]) -> GuardianKey:
+        """Parse a guardian's key entry and check its proofs (which bind every field,
+        the X25519 key included); this guardian's own must be the one it made."""
         g = self.group
-        ctx = bytes.fromhex(self.election_id)
-        who = str(data.get("guardian"))
-        cs = [codec.element(g, c) for c in data["commitments"]]
-        if len(cs) != self.quorum or len(data["proofs"]) != self.quorum:
-            raise CeremonyError(f"guardian {who}: expected {self.quorum} commitments")
-        for m, (c, p) in enumerate(zip(cs, data["proofs"], strict=True)):
-            proof = codec.schnorr_from_json(g, p)
-            if not verify_schnorr(g, TAG_COEFFICIENT, ctx, c, proof, [who, m]):
-                raise CeremonyError(f"guardian {who}: invalid proof for coefficient {m}")
-        return cs
+        try:
+            gk = parse_guardian_key(g, self._manifest_view(), data)
+        except EntryError as exc:
+            raise CeremonyError(str(exc)) from exc
+        problems = guardian_key_problems(g, self.election_id, gk)
+        if problems:
+            raise CeremonyError(problems[0])
+        self.check_own("guardian_key", data)
+        return gk
+
+    def check_own(self, type_: str, data: dict[str, Any]) -> None:
+        """This guardian's entry of ``type_`` on the board is the one it made."""
+        mine = self.posted.get(type_)
+        if (
+            mine is not None
+            and data.get("guardian") == self.guardian
+            and not json_equal(mine, data)
+        ):
+            raise CeremonyError(
+                f"the board's {type_} entry for {self.guardian} is not the one this guardian"
+                " made: refusing"
+            )
+
+    def _manifest_view(self) -> Manifest:
+        """The guardian ids and quorum a parser needs (a guardian knows its referendum
+        from its state: the election id binds the referendum file)."""
+        if self.manifest is None:
+            raise CeremonyError("this guardian has not read its referendum yet")
+        return self.manifest
 
     def shares_data(self, key_entries: list[dict[str, Any]]) -> dict[str, Any]:
         g = self.group
+        keys = sorted((self.check_key_data(d) for d in key_entries), key=lambda k: k.index)
+        if [k.guardian for k in keys] != guardian_ids(self._manifest_view()):
+            raise CeremonyError("every guardian's key is needed, once each")
         shares = []
-        for other in sorted(key_entries, key=lambda d: int(d["index"])):
-            self.check_key_data(other)
-            if other["guardian"] == self.guardian:
+        for other in keys:
+            if other.guardian == self.guardian:
                 continue
-            value = threshold.evaluate(g, self.coefficients, int(other["index"]))
+            value = threshold.evaluate(g, self.coefficients, other.index)
             eph = X25519PrivateKey.generate()
             peer = X25519PublicKey.from_public_bytes(
-                b64decode(other["encryption_key"], 32, "encryption key")
+                b64decode(other.encryption_key, 32, "encryption key")
             )
-            key = _share_key(eph.exchange(peer), self.election_id, self.guardian, other["guardian"])
-            aad = f"{self.election_id}\n{self.guardian}\n{other['guardian']}".encode()
+            key = _share_key(eph.exchange(peer), self.election_id, self.guardian, other.guardian)
+            aad = f"{self.election_id}\n{self.guardian}\n{other.guardian}".encode()
             ct = ChaCha20Poly1305(key).encrypt(bytes(12), g.encode_scalar(value), aad)
             shares.append(
                 {
-                    "to": other["guardian"],
+                    "to": other.guardian,
                     "ephemeral": _x25519_pub(eph),
                     "ciphertext": base64.b64encode(ct).decode(),
                 }
             )
-        return {"guardian": self.guardian, "shares": shares}
+        data = {"guardian": self.guardian, "shares": shares}
+        self.posted["guardian_shares"] = data
+        return data
 
     # -- step 3 -----------------------------------------------------------------------
 
@@ -199,25 +254,35 @@ class Guardian:
         self, key_entries: list[dict[str, Any]], share_entries: list[dict[str, Any]]
     ) -> dict[str, Any]:
         g = self.group
-        commitments = {d["guardian"]: self.check_key_data(d) for d in key_entries}
+        ids = guardian_ids(self._manifest_view())
+        commitments = {}
+        for d in key_entries:
+            gk = self.check_key_data(d)
+            commitments[gk.guardian] = list(gk.commitments)
+        if sorted(commitments) != sorted(ids) or len(key_entries) != len(ids):
+            raise CeremonyError("every guardian's key is needed, once each")
         total = threshold.evaluate(g, self.coefficients, self.index)
+        senders = set()
         for entry in share_entries:
-            sender = entry["guardian"]
+            try:
+                parsed = parse_guardian_shares(self._manifest_view(), entry)
+            except EntryError as exc:
+                raise CeremonyError(str(exc)) from exc
+            self.check_own("guardian_shares", entry)
+            sender = parsed.guardian
+            if sender in senders:
+                raise CeremonyError(f"guardian {sender} posted its shares twice")
+            senders.add(sender)
             if sender == self.guardian:
                 continue
-            mine = [s for s in entry["shares"] if s["to"] == self.guardian]
-            if len(mine) != 1:
-                raise CeremonyError(f"guardian {sender} sent no share to {self.guardian}")
-            s = mine[0]
-            eph = X25519PublicKey.from_public_bytes(b64decode(s["ephemeral"], 32, "ephemeral"))
+            s = parsed.to(self.guardian)
+            eph = X25519PublicKey.from_public_bytes(b64decode(s.ephemeral, 32, "ephemeral"))
             key = _share_key(
                 self.encryption_key.exchange(eph), self.election_id, sender, self.guardian
             )
             aad = f"{self.election_id}\n{sender}\n{self.guardian}".encode()
             try:
-                raw = ChaCha20Poly1305(key).decrypt(
-                    bytes(12), base64.b64decode(s["ciphertext"]), aad
-                )
+                raw = ChaCha20Poly1305(key).decrypt(bytes(12), base64.b64decode(s.ciphertext), aad)
                 value = g.decode_scalar(raw)
             except Exception as exc:
                 raise CeremonyError(f"share from {sender} does not decrypt") from exc
@@ -225,7 +290,7 @@ class Guardian:
                 raise CeremonyError(f"share from {sender} does not match its commitments")
             self.received[sender] = value
             total = (total + value) % g.q
-        if len(self.received) != len(key_entries) - 1:
+        if senders != set(ids) or len(self.received) != len(ids) - 1:
             raise CeremonyError("shares are missing")
         self.share = total
         vk = g.g_pow_secret(total)
@@ -234,11 +299,13 @@ class Guardian:
             raise CeremonyError("combined share does not match the public commitments")
         ctx = bytes.fromhex(self.election_id)
         proof = prove_schnorr(g, TAG_SHARE_KEY, ctx, total, vk, [self.guardian])
-        return {
+        data = {
             "guardian": self.guardian,
             "verification_key": vk.hex(),
             "proof": codec.schnorr_to_json(g, proof),
         }
+        self.posted["guardian_ready"] = data
+        return data
 
     # -- step 4 -----------------------------------------------------------------------
 
@@ -275,80 +342,55 @@ class Guardian:
         return {"guardian": self.guardian, "tally_index": tally_index, "shares": out}
 
 
+def decrypt_checked(guardian: Guardian, board: CheckedBoard) -> dict[str, Any]:
+    """Partial decryptions of the tally a checked board established: the verifier's
+    checks passed on every entry up to the tally (each counted ballot signed with a
+    listed credential, well-formed, proven, inside the window; the posted tally equal to
+    the product of exactly those ballots), and the guardian's own ceremony entries are
+    the ones it made. The caller has checked the close is witnessed."""
+    if guardian.election_id != board.election_id:
+        raise CeremonyError("this guardian state belongs to another referendum")
+    guardian.manifest = board.manifest
+    if len(board.indices("tally")) != 1 or board.tally is None or board.tally_index is None:
+        raise CeremonyError("refusing to decrypt: there is no single tally entry on the board")
+    if board.context is None:
+        raise CeremonyError("refusing to decrypt: the election context is not established")
+    for t in ("guardian_key", "guardian_shares", "guardian_ready"):
+        for e in board.of_type(t):
+            guardian.check_own(t, e.data)
+    if guardian.share is None:
+        raise CeremonyError("this guardian has no key share yet (ceremony not finished)")
+    vk = board.verification_keys.get(guardian.guardian)
+    if vk is None or vk != guardian.group.g_pow_secret(guardian.share):
+        raise CeremonyError(
+            "refusing to decrypt: the board's key share for this guardian is not ours"
+        )
+    return guardian.decryption_data(board.context, board.tally, board.tally_index)
+
+
 def decrypt_from_board(
     guardian: Guardian,
-    entries: Sequence[Any],
-    checkpoints: list[Any] | None = None,
-    cosignatures: list[bytes] | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
+    raw: RawRecord,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """The guardian's decrypt step over the board it holds (``progress`` hears
-    ``("tallying", entries done, entries)``).
-
-    It recomputes the tally from the ballots before the close entry and the context
-    hash from the ceremony entries, and refuses unless both equal what is posted:
-    a guardian never decrypts what the organiser merely hands it. When the referendum
-    sets a witness quorum, the checkpoint covering the close entry must carry it (so the
-    closed board is the one every witness saw).
-    """
-    from plebiscite.election.tally import TallyError, check_posted_tally, scan_board
-    from plebiscite.record.manifest import guardian_ids, parse_manifest
-    from plebiscite.record.protocol import context_hash
-
-    g = guardian.group
-    manifest = parse_manifest(entries[0].data["manifest"])
+    """Check the board (``BEFORE_DECRYPTION``), require the close to be witnessed, then
+    decrypt the tally the checks recomputed (``CeremonyError`` naming what failed)."""
     try:
-        # one pass: the tally, and every other entry by type (``entries`` may read a
-        # large board on demand)
-        tr, others = scan_board(g, manifest, entries, progress)
-    except TallyError as exc:
-        raise CeremonyError(str(exc)) from exc
-    posted = others.get("tally", [])
-    if len(posted) != 1:
-        raise CeremonyError("refusing to decrypt: there is no single tally entry on the board")
-    tally_index, tally_entry = posted[0]
-    problem = close_witness_problem(manifest, entries, tr.close_index, checkpoints, cosignatures)
-    if problem:
-        raise CeremonyError(f"refusing to decrypt: {problem}")
-    if tally_index < tr.close_index:
-        raise CeremonyError("refusing to decrypt: the tally precedes the close entry")
-    try:
-        check_posted_tally(tr, tally_entry.data)
-    except TallyError as exc:
-        raise CeremonyError(f"refusing to decrypt: {exc}") from exc
-    keys = {e.data["guardian"]: e.data for _, e in others.get("guardian_key", [])}
-    commitments = [guardian.check_key_data(keys[x]) for x in guardian_ids(manifest)]
-    jk = threshold.joint_key(g, commitments)
-    ctx = context_hash(g, guardian.election_id, manifest.quorum, commitments, jk)
-    posted_ctx = [e.data for _, e in others.get("election_context", [])]
-    if posted_ctx != [{"joint_key": jk.hex(), "context_hash": ctx.hex()}]:
-        raise CeremonyError("refusing to decrypt: the posted election context is wrong")
-    return guardian.decryption_data(ctx, tr.tally, tally_index)
-
-
-def close_witness_problem(
-    manifest: Any,
-    entries: Sequence[Any],
-    close_index: int,
-    checkpoints: list[Any] | None,
-    cosignatures: list[bytes] | None,
-) -> str | None:
-    """Why the close checkpoint is not trusted (None when the quorum holds or is 0)."""
-    from plebiscite.board.cosign import parse_cosignatures, trusted_by
-    from plebiscite.record.manifest import quorum_witnesses, witness_quorum
-
-    quorum = witness_quorum(manifest)
-    if quorum == 0:
-        return None
-    cp = next((c for c in checkpoints or [] if c.size > close_index), None)
-    if cp is None:
-        return "no checkpoint covers the close entry"
-    witnesses = quorum_witnesses(manifest)
-    cosigs = parse_cosignatures(cosignatures or [])
-    got = trusted_by(cp, cosigs, witnesses)
-    if len(got) < quorum:
-        return (
-            f"the close checkpoint (size {cp.size}) has {len(got)} of the {quorum}"
-            " witness cosignatures it needs"
+        board = check_board(
+            raw, BEFORE_DECRYPTION, workers=workers, scheduler=scheduler, progress=progress
         )
-    return None
+    except Refused as exc:
+        raise CeremonyError(str(exc)) from exc
+    closes = board.indices("close")
+    if not closes:
+        raise CeremonyError("refusing to decrypt: voting is not closed (no close entry)")
+    short = board.unwitnessed(closes[0])
+    if short is not None:
+        raise CeremonyError(
+            f"refusing to decrypt: the close entry is not yet witnessed ({short[0]} of"
+            f" {short[1]} witness cosignatures)"
+        )
+    return decrypt_checked(guardian, board)

@@ -10,17 +10,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from plebiscite.crypto import threshold
 from plebiscite.crypto.group import GroupError
-from plebiscite.crypto.proofs import verify_equality, verify_schnorr
 from plebiscite.record import codec
-from plebiscite.record.entries import ENTRY_TYPES, EntryError, Submission, verify_entry_signature
+from plebiscite.record.canonical import json_equal
+from plebiscite.record.entries import (
+    ENTRY_TYPES,
+    EntryError,
+    Submission,
+    key_to_b64,
+    verify_entry_signature,
+)
 from plebiscite.record.manifest import guardian_ids, pinned_authority_key, pinned_guardian_key
-from plebiscite.record.protocol import (
-    TAG_COEFFICIENT,
-    TAG_DECRYPTION,
-    TAG_SHARE_KEY,
-    decryption_bind,
+from plebiscite.record.vocab import (
+    decryption_share_problems,
+    guardian_key_problems,
+    guardian_ready_problems,
+    parse_credential_list,
+    parse_decryption_share,
+    parse_guardian_key,
+    parse_guardian_ready,
+    parse_guardian_shares,
+    parse_tally,
 )
 from plebiscite.verify.ballots import BallotContext, check_ballot, check_challenged
 
@@ -81,46 +91,31 @@ def _ceremony_guardian(org: Organiser, sub: Submission, phase: str, before: str)
 
 
 def _guardian_key(org: Organiser, sub: Submission) -> None:
-    gid = _ceremony_guardian(org, sub, "guardian_key", "election_context")
-    d, g, m = sub.data, org.group, org.manifest
-    if set(d) != {"guardian", "index", "encryption_key", "commitments", "proofs"}:
-        raise Rejected("guardian_key: malformed")
-    if d["index"] != guardian_ids(m).index(gid) + 1:
-        raise Rejected(f"guardian_key: {gid} must have index {guardian_ids(m).index(gid) + 1}")
-    cs = [codec.element(g, c) for c in d["commitments"]]
-    ps = [codec.schnorr_from_json(g, p) for p in d["proofs"]]
-    if len(cs) != m.quorum or len(ps) != m.quorum:
-        raise Rejected(f"guardian_key: {m.quorum} commitments and proofs are needed")
-    ctx = bytes.fromhex(org.election_id)
-    for k, (c, p) in enumerate(zip(cs, ps, strict=True)):
-        if g.is_identity(c) or not verify_schnorr(g, TAG_COEFFICIENT, ctx, c, p, [gid, k]):
-            raise Rejected(f"guardian_key: coefficient {k} of {gid} has no valid proof")
+    _ceremony_guardian(org, sub, "guardian_key", "election_context")
+    gk = parse_guardian_key(org.group, org.manifest, sub.data)
+    problems = guardian_key_problems(org.group, org.election_id, gk)
+    if problems:
+        raise Rejected(f"guardian_key: {problems[0]}")
 
 
 def _guardian_shares(org: Organiser, sub: Submission) -> None:
-    gid = _ceremony_guardian(org, sub, "guardian_shares", "election_context")
-    ids = guardian_ids(org.manifest)
-    if sum(1 for _ in org.of_type("guardian_key")) != len(ids):
+    _ceremony_guardian(org, sub, "guardian_shares", "election_context")
+    if org.count("guardian_key") != len(guardian_ids(org.manifest)):
         raise Rejected("guardian_shares: wait until every guardian has posted its key")
-    tos = sorted(s["to"] for s in sub.data["shares"])
-    if set(sub.data) != {"guardian", "shares"} or tos != sorted(x for x in ids if x != gid):
-        raise Rejected("guardian_shares: one share for each other guardian is needed")
+    parse_guardian_shares(org.manifest, sub.data)
 
 
 def _guardian_ready(org: Organiser, sub: Submission) -> None:
-    gid = _ceremony_guardian(org, sub, "guardian_ready", "election_context")
-    ids = guardian_ids(org.manifest)
-    if sum(1 for _ in org.of_type("guardian_shares")) != len(ids):
+    _ceremony_guardian(org, sub, "guardian_ready", "election_context")
+    if org.count("guardian_shares") != len(guardian_ids(org.manifest)):
         raise Rejected("guardian_ready: wait until every guardian has posted its shares")
-    g = org.group
-    keys = {e.data["guardian"]: e.data for _, e in org.of_type("guardian_key")}
-    all_cs = [[codec.element(g, c) for c in keys[x]["commitments"]] for x in ids]
-    vk = codec.element(g, sub.data["verification_key"])
-    if vk != threshold.verification_key(g, all_cs, ids.index(gid) + 1):
-        raise Rejected("guardian_ready: the key share does not match the commitments")
-    proof = codec.schnorr_from_json(g, sub.data["proof"])
-    if not verify_schnorr(g, TAG_SHARE_KEY, bytes.fromhex(org.election_id), vk, proof, [gid]):
-        raise Rejected("guardian_ready: invalid proof of the key share")
+    g, m = org.group, org.manifest
+    ready = parse_guardian_ready(g, m, sub.data)
+    keys = [parse_guardian_key(g, m, e.data) for _, e in org.of_type("guardian_key")]
+    commitments = {k.guardian: k.commitments for k in keys}
+    problems = guardian_ready_problems(g, org.election_id, m, ready, commitments)
+    if problems:
+        raise Rejected(f"guardian_ready: {problems[0]}")
 
 
 def _credential_list(org: Organiser, sub: Submission) -> None:
@@ -130,22 +125,20 @@ def _credential_list(org: Organiser, sub: Submission) -> None:
     earlier = {e.signer for _, e in org.of_type("credential_list")}
     if (pinned and sub.signer != pinned) or (earlier and sub.signer not in earlier):
         raise Rejected("credential_list: not signed by the credential authority")
-    d = sub.data
-    region = d.get("region")
-    if region not in org.manifest.regions:
-        raise Rejected(f"credential_list: unknown region {region!r}")
-    if any(e.data.get("region") == region for _, e in org.of_type("credential_list")):
-        raise Rejected(f"credential_list: region {region} already has its list")
-    creds = d.get("credentials")
-    if set(d) != {"region", "count", "credentials"} or not isinstance(creds, list):
-        raise Rejected("credential_list: malformed")
-    if d["count"] != len(creds) or creds != sorted(set(creds)):
-        raise Rejected("credential_list: count, order or uniqueness wrong")
+    if sub.signer == key_to_b64(org.key) or sub.signer in _guardian_signers(org):
+        raise Rejected("credential_list: signed by the key of another role")
+    cl = parse_credential_list(org.manifest, sub.data)
+    if any(e.data.get("region") == cl.region for _, e in org.of_type("credential_list")):
+        raise Rejected(f"credential_list: region {cl.region} already has its list")
     listed: set[str] = set()
     for _, e in org.of_type("credential_list"):
         listed.update(e.data["credentials"])
-    if listed & set(creds):
+    if listed & set(cl.credentials):
         raise Rejected("credential_list: credentials already listed in another region")
+
+
+def _guardian_signers(org: Organiser) -> set[str | None]:
+    return {_guardian_key_of(org, gid) for gid in guardian_ids(org.manifest)}
 
 
 def _voting_open(org: Organiser, what: str) -> None:
@@ -227,31 +220,23 @@ def _decryption_share(org: Organiser, sub: Submission) -> None:
         raise Rejected(f"decryption_share: unknown guardian {gid!r}")
     if sub.signer != _guardian_key_of(org, gid):
         raise Rejected(f"decryption_share: not signed by guardian {gid}'s key")
-    tally_index, _ = org.posted_tally()
-    if d.get("tally_index") != tally_index:
+    tally_index, posted = org.posted_tally()
+    if not json_equal(d.get("tally_index"), tally_index):
         raise Rejected("decryption_share: not about the posted tally")
     if org.has("result"):
         raise Rejected("decryption_share: the result is already posted")
     if any(e.data.get("guardian") == gid for _, e in org.of_type("decryption_share")):
         raise Rejected(f"decryption_share: guardian {gid} already posted its shares")
-    g = org.group
+    g, m = org.group, org.manifest
     ready = [e.data for _, e in org.of_type("guardian_ready") if e.data["guardian"] == gid]
     vk = codec.element(g, ready[0]["verification_key"])
     ctx, _ = org.context()
-    tr = org.tally_result()
-    if set(d) != {"guardian", "tally_index", "shares"}:
-        raise Rejected("decryption_share: malformed")
-    for region, qs in tr.tally.items():
-        for qid, slots in qs.items():
-            for slot, ct in slots.items():
-                sh = d["shares"][region][qid][slot]
-                dj = codec.element(g, sh["share"])
-                p = codec.equality_from_json(g, sh["proof"])
-                bind = decryption_bind(gid, region, qid, slot)
-                if not verify_equality(
-                    g, TAG_DECRYPTION, ctx, g.generator(), vk, ct.alpha, dj, p, bind
-                ):
-                    raise Rejected(f"decryption_share: proof fails for {region}/{qid}/{slot}")
+    # The posted tally, which the board checked against its ballots when it posted it.
+    tally = parse_tally(g, m, posted)
+    ds = parse_decryption_share(g, m, d, tally)
+    problems = decryption_share_problems(g, ctx, vk, ds, tally)
+    if problems:
+        raise Rejected(f"decryption_share: {problems[0]}")
 
 
 def _dispute(org: Organiser, sub: Submission) -> None:

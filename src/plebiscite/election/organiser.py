@@ -53,13 +53,17 @@ from plebiscite.record.entries import (
 )
 from plebiscite.record.manifest import (
     Manifest,
+    enrolment_problem,
     guardian_ids,
     jurisdiction_problems,
     observers,
     parse_manifest,
+    pinned_keys,
 )
 from plebiscite.record.protocol import context_hash
+from plebiscite.record.vocab import RECORD_FORMAT
 from plebiscite.verify.ballots import BallotContext
+from plebiscite.verify.reader import RawRecord
 
 BOARD_DB = "board.sqlite"
 BOARD_KEY = "board-key.json"
@@ -141,21 +145,28 @@ class Organiser:
         database: str | None = None,
         passphrase: Passphrase | None = None,
         plaintext: str = NO_REASON,
+        demo: bool = False,
     ) -> Organiser:
         """Create the board; ``database`` (a ``postgresql://`` URL) keeps it in PostgreSQL
         instead of ``board.sqlite`` in the data folder (the key stays in the folder). The
         board key is sealed under ``passphrase``; without one it is written unencrypted,
-        saying why (``plaintext``: the demos)."""
+        saying why (``plaintext``: the demos). ``demo`` marks a referendum whose roles one
+        process plays: its keys need not be pinned, and its referendum entry says so."""
         manifest = parse_manifest(manifest_raw)
         problems = jurisdiction_problems(manifest)
         if problems:
             raise OrganiserError(
                 "the guardians break the jurisdiction rules: " + "; ".join(problems)
             )
+        unenrolled = enrolment_problem(manifest, demo)
+        if unenrolled:
+            raise OrganiserError(unenrolled)
         data_dir = Path(data_dir)
         if (data_dir / BOARD_KEY).exists():
             raise OrganiserError(f"{data_dir} already holds a referendum")
         key = Ed25519PrivateKey.generate()
+        if key_to_b64(key) in pinned_keys(manifest):  # pragma: no cover - 2^-252
+            raise OrganiserError("the board key equals a party's key: run init again")
         origin = f"plebiscite/{uuid.uuid4()}"
         write_secret_json(
             data_dir / BOARD_KEY,
@@ -170,7 +181,13 @@ class Organiser:
         )
         clock = clock or Clock()
         board = Board(_store(data_dir, database, origin), key, origin)
-        data = {"manifest": manifest.raw, "board_key": key_to_b64(key), "origin": origin}
+        data = {
+            "manifest": manifest.raw,
+            "board_key": key_to_b64(key),
+            "origin": origin,
+            "record_format": RECORD_FORMAT,
+            "demo": demo,
+        }
         entry = sign("referendum", data, "", key).at(format_time(clock.now()))
         board.append(entry.to_bytes())
         board.checkpoint(format_time(clock.now()))
@@ -215,6 +232,21 @@ class Organiser:
         """Every entry as a sequence that reads ballots from the store on demand: what a
         guardian's decrypt step needs on a board of millions of ballots."""
         return BoardEntries(self)
+
+    def raw_record(self) -> RawRecord:
+        """The board as a record (lines read from the store when iterated), for the
+        checked view of a role played in this process (the demos)."""
+        board = self.board
+
+        class Lines:
+            def __iter__(self) -> Iterator[bytes]:
+                return board.entries()
+
+            def __len__(self) -> int:
+                return board.size
+
+        cps = [canonical_bytes(cp.to_json()) for cp in board.checkpoints()]
+        return RawRecord(self.data_dir, Lines(), cps, self.cosignatures())  # type: ignore[arg-type]
 
     def iter_entries(self) -> Iterator[Entry]:
         """Every entry in log order, streamed from the store where not kept in memory."""

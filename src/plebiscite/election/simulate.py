@@ -298,10 +298,11 @@ def simulate(
     from plebiscite.election.clock import SimulatedClock
     from plebiscite.election.credentials import credential_list_data
     from plebiscite.election.demo import play_ceremony
-    from plebiscite.election.guardian import decrypt_from_board
+    from plebiscite.election.guardian import decrypt_checked
     from plebiscite.election.organiser import Organiser, OrganiserError
     from plebiscite.record.entries import sign
     from plebiscite.record.manifest import parse_manifest
+    from plebiscite.verify.checked import BEFORE_DECRYPTION, check_board
 
     started = time.perf_counter()
     raw = prepare(voters, regions, group, workers, manifest_raw)
@@ -312,7 +313,7 @@ def simulate(
 
     clock = SimulatedClock(manifest.opens - timedelta(hours=1))
     try:
-        org = Organiser.init(data_dir, raw, clock)
+        org = Organiser.init(data_dir, raw, clock, demo=True)
     except OrganiserError as exc:
         raise SimulateError(str(exc)) from exc
     try:
@@ -379,12 +380,17 @@ def simulate(
         tick("tally", 0, 1)
         org.tally()
         tick("tally", 1, 1)
-        # Each guardian recomputes the tally from the board before decrypting (its own
-        # check); the board does not check the shares again (``accept`` would recompute
-        # the whole tally once more per share): the verifier checks their proofs (V18).
+        # The guardians check the board before decrypting (the verifier's checks up to
+        # the tally, which they recompute); the simulation plays them in one process, so
+        # the board is checked once for all of them. The board does not check the shares
+        # again (``accept`` would recompute the tally once more per share): the verifier
+        # checks their proofs (V18).
         present = guardians[: manifest.quorum]
+        checked = check_board(
+            org.raw_record(), BEFORE_DECRYPTION, workers=max(1, os.cpu_count() or 1)
+        )
         for i, gd in enumerate(present, start=1):
-            share = decrypt_from_board(gd, org.board_view(), org.board.checkpoints())
+            share = decrypt_checked(gd, checked)
             org.append(sign("decryption_share", share, eid, gd.signing_key))
             tick("decryption", i, len(present))
         result = org.result()

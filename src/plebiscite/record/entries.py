@@ -27,25 +27,29 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from plebiscite.record.canonical import CanonicalError, canonical_bytes, loads
 
-# Who vouches for each type of entry.
-ENTRY_TYPES: Final[dict[str, str]] = {
-    "referendum": "organiser",
-    "guardian_key": "guardian",
-    "guardian_shares": "guardian",
-    "guardian_ready": "guardian",
-    "election_context": "organiser",
-    "credential_list": "credential_authority",
-    "voter_roll": "organiser",
-    "observer_accreditation": "organiser",
-    "dispute": "voter or observer",
-    "open": "organiser",
-    "ballot": "voter",
-    "challenged_ballot": "nobody",
-    "close": "organiser",
-    "tally": "organiser",
-    "decryption_share": "guardian",
-    "result": "organiser",
+# The closed set of entry types: who vouches for each (signs it), and its phase in the
+# protocol (entries of a phase never follow a later phase's; None: allowed at any time
+# within the bounds the type's own rules set, e.g. credential lists before the open).
+KINDS: Final[dict[str, tuple[str, int | None]]] = {
+    "referendum": ("organiser", 0),
+    "guardian_key": ("guardian", 1),
+    "guardian_shares": ("guardian", 2),
+    "guardian_ready": ("guardian", 3),
+    "election_context": ("organiser", 4),
+    "credential_list": ("credential_authority", None),
+    "voter_roll": ("organiser", None),
+    "observer_accreditation": ("organiser", None),
+    "dispute": ("voter or observer", None),
+    "open": ("organiser", 5),
+    "ballot": ("voter", 6),
+    "challenged_ballot": ("nobody", 6),
+    "close": ("organiser", 7),
+    "tally": ("organiser", 8),
+    "decryption_share": ("guardian", 9),
+    "result": ("organiser", 10),
 }
+ENTRY_TYPES: Final[dict[str, str]] = {t: role for t, (role, _) in KINDS.items()}
+PHASES: Final[dict[str, int | None]] = {t: phase for t, (_, phase) in KINDS.items()}
 
 
 class EntryError(ValueError):

@@ -261,6 +261,7 @@ def parse_manifest(data: Any) -> Manifest:
         ca = _obj(m["credential_authority"], "credential_authority", {"name", "public_key"}, set())
         _str(ca["name"], "credential_authority.name")
         _key(ca["public_key"], "credential_authority.public_key")
+    _distinct_keys(m)
 
     return Manifest(
         raw=m,
@@ -272,6 +273,57 @@ def parse_manifest(data: Any) -> Manifest:
         guardian_count=count,
         quorum=quorum,
         group=group,
+    )
+
+
+def _distinct_keys(m: dict[str, Any]) -> None:
+    """No key serves two roles, and no two parties share a key: a guardian that is also
+    the credential authority, or two observers with one key, would count twice."""
+    seen: dict[str, str] = {}
+    pins = [
+        (f"guardians.members[{i}]", mm.get("public_key"))
+        for i, mm in enumerate(m["guardians"].get("members", []))
+    ]
+    pins.append(("credential_authority", m.get("credential_authority", {}).get("public_key")))
+    pins += [(f"observers[{i}]", o["public_key"]) for i, o in enumerate(m.get("observers", []))]
+    for where, key in pins:
+        if key is None:
+            continue
+        if key in seen:
+            raise ManifestError(f"{where}.public_key: the same key as {seen[key]} (one per party)")
+        seen[key] = where
+
+
+def unpinned_roles(manifest: Manifest) -> list[str]:
+    """The roles whose keys the referendum file does not pin (where to pin each)."""
+    out = [
+        f"guardians.members[].public_key of {gid}"
+        for gid in guardian_ids(manifest)
+        if pinned_guardian_key(manifest, gid) is None
+    ]
+    if pinned_authority_key(manifest) is None:
+        out.append("credential_authority.public_key")
+    return out
+
+
+def pinned_keys(manifest: Manifest) -> set[str]:
+    """Every key the referendum file pins: guardians, authority, observers."""
+    m = manifest.raw
+    keys = {mm["public_key"] for mm in m["guardians"].get("members", []) if "public_key" in mm}
+    if "credential_authority" in m:
+        keys.add(m["credential_authority"]["public_key"])
+    return keys | {o["public_key"] for o in m.get("observers", [])}
+
+
+def enrolment_problem(manifest: Manifest, demo: bool) -> str | None:
+    """Why a referendum may not be created (None when it may): one that is not a demo
+    must pin every guardian's and the credential authority's key, so that no role goes
+    to whoever posts first."""
+    missing = unpinned_roles(manifest)
+    if demo or not missing:
+        return None
+    return "a referendum that is not a demo must pin its parties' keys; missing: " + ", ".join(
+        missing
     )
 
 

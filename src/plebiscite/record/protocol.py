@@ -51,6 +51,16 @@ def context_hash(
     )
 
 
+def coefficient_bind(
+    guardian: str, index: int, encryption_key: str, commitments: Sequence[Element], k: int
+) -> list[Any]:
+    """What a guardian's proof for coefficient ``k`` binds besides the commitment it is
+    about: every field of its ``guardian_key`` entry but the proofs. Binding the X25519
+    key means nobody can pass the proofs off under a key of their own, to which the
+    other guardians would then encrypt their shares."""
+    return [guardian, index, encryption_key, list(commitments), k]
+
+
 def option_bind(credential: str, region: str, question: str, slot: str) -> list[str]:
     return [credential, region, question, slot]
 

@@ -39,7 +39,16 @@ def create_demo(
 ) -> tuple[Referendum, list[dict[str, str]]]:
     """Create and open a demo referendum; returns it and its voters (region, code,
     credential). Refuses a referendum file that pins keys the demo cannot hold."""
-    ref = registry.create(demo_manifest(raw))
+    from plebiscite.election.organiser import OrganiserError
+    from plebiscite.record.manifest import parse_manifest, witness_quorum
+
+    if witness_quorum(parse_manifest(raw)):
+        raise OrganiserError(
+            "the demo server cannot cosign for the referendum file's observers (it holds"
+            " none of their keys), so its witness quorum could never be met: set"
+            " witness_quorum to 0 or leave it out"
+        )
+    ref = registry.create(demo_manifest(raw), demo=True)
     org = ref.org
     eid, m = org.election_id, org.manifest
     demo = ref.folder / "demo"
@@ -96,7 +105,6 @@ def finish_demo(ref: Referendum) -> dict[str, Any]:
             org.tally()
         demo = ref.folder / "demo"
         states = sorted(demo.glob("*.state"))
-        entries = org.entries()
         for path in states[: org.manifest.quorum]:
             gd = Guardian.from_json(read_secret_json(path))
             if any(
@@ -106,7 +114,7 @@ def finish_demo(ref: Referendum) -> dict[str, Any]:
             org.accept(
                 sign(
                     "decryption_share",
-                    decrypt_from_board(gd, entries),
+                    decrypt_from_board(gd, org.raw_record()),
                     org.election_id,
                     gd.signing_key,
                 )

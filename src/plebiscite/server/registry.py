@@ -130,14 +130,15 @@ class Registry:
 
     # -- referendums ------------------------------------------------------------------
 
-    def create(self, manifest: dict[str, Any]) -> Referendum:
+    def create(self, manifest: dict[str, Any], demo: bool = False) -> Referendum:
+        """A new referendum (``demo``: one whose roles this server plays itself)."""
         import tempfile
 
         with self.lock:
             tmp = Path(tempfile.mkdtemp(prefix=".new-", dir=self.data / "referendums"))
             os.rmdir(tmp)
             org = Organiser.init(
-                tmp, manifest, self.clock, self.database, self.passphrase, self.plaintext
+                tmp, manifest, self.clock, self.database, self.passphrase, self.plaintext, demo
             )
             rid = org.election_id[:16]
             org.close_store()

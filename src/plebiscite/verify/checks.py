@@ -41,11 +41,11 @@ from plebiscite.board.merkle import MerkleTree, leaf_hash
 from plebiscite.crypto import threshold
 from plebiscite.crypto.elgamal import Ciphertext
 from plebiscite.crypto.group import Element, Group, GroupError, get_group
-from plebiscite.crypto.proofs import verify_equality, verify_schnorr
 from plebiscite.record import codec
 from plebiscite.record.canonical import CanonicalError, canonical_bytes, json_equal, loads
 from plebiscite.record.entries import (
     ENTRY_TYPES,
+    PHASES,
     Entry,
     EntryError,
     b64decode,
@@ -61,7 +61,6 @@ from plebiscite.record.manifest import (
     guardian_ids,
     jurisdiction_problems,
     observers,
-    parse_manifest,
     parse_observer,
     pinned_authority_key,
     pinned_guardian_key,
@@ -69,13 +68,18 @@ from plebiscite.record.manifest import (
     witness_keys,
     witness_quorum,
 )
-from plebiscite.record.protocol import (
-    TAG_COEFFICIENT,
-    TAG_DECRYPTION,
-    TAG_SHARE_KEY,
-    context_hash,
-    decryption_bind,
-    dispute_problem,
+from plebiscite.record.protocol import context_hash, dispute_problem
+from plebiscite.record.vocab import (
+    FormatError,
+    decryption_share_problems,
+    guardian_key_problems,
+    guardian_ready_problems,
+    parse_credential_list,
+    parse_decryption_share,
+    parse_guardian_key,
+    parse_guardian_ready,
+    parse_guardian_shares,
+    parse_referendum,
 )
 from plebiscite.verify.ballots import (
     BallotContext,
@@ -89,12 +93,13 @@ from plebiscite.verify.ballots import (
     entry_micros,
     product_lines,
 )
-from plebiscite.verify.reader import RawRecord
+from plebiscite.verify.reader import RawRecord, RecordError
 from plebiscite.verify.report import (
     CannotRun,
     CheckResult,
     CheckSpec,
     NotApplicable,
+    Pending,
     Report,
     Status,
     run_check,
@@ -149,6 +154,8 @@ CHECKS: list[CheckSpec] = [
        "13, 14 (challenged ballots: decryption; well-formedness and content)", "-"),
     _S("V21", "Guardians meet the jurisdiction rules", "-", "-"),
     _S("V22", "The close and final checkpoints reach the witness quorum", "-", "-"),
+    _S("V23", "Every role is enrolled: pinned keys, no key in two roles", "-",
+       "trustee and credential-authority keys in the election's setup"),
 ]
 # fmt: on
 TITLES = {c.id: c.title for c in CHECKS}
@@ -179,6 +186,7 @@ class State:
     referendum: Entry | None = None
     election_id: str = ""
     board_key: bytes = b""
+    demo: bool = False  # the referendum entry says it is a demo (roles may be unpinned)
     group: Group | None = None
     commitments: dict[str, list[Element]] = field(default_factory=dict)
     indices: dict[str, int] = field(default_factory=dict)
@@ -606,7 +614,14 @@ class _Walk:
             gid = ke.data.get("guardian")
             if isinstance(gid, str) and gid not in self.guardian_keys and ke.signer:
                 self.guardian_keys[gid] = ke.signer
-        self.ca_pinned = pinned_authority_key(m)
+        # The authority's key: pinned, or (a demo) the first list's signer, which may not
+        # be the board's or a guardian's: the organiser is never its own authority.
+        self.ca_key = pinned_authority_key(m)
+        if self.ca_key is None:
+            first = next((ce.signer for _, ce in s.of_type("credential_list")), None)
+            taken = set(self.guardian_keys.values()) | {self.board}
+            taken |= {pinned_guardian_key(m, x) for x in guardian_ids(m)}
+            self.ca_key = first if first not in taken else None
         self.dispute_signers: set[str] | None = None  # computed at the first dispute
 
     def _v05_other(self, i: int, e: Entry) -> None:
@@ -623,7 +638,7 @@ class _Walk:
             expected = pinned_guardian_key(m, gid) if isinstance(gid, str) else None
             expected = expected or self.guardian_keys.get(gid) if isinstance(gid, str) else None
         elif e.type == "credential_list":
-            expected = self.ca_pinned or e.signer
+            expected = self.ca_key
         elif e.type == "dispute":
             # A voter signs with a listed credential, an observer with its key.
             if self.dispute_signers is None:
@@ -640,22 +655,6 @@ class _Walk:
         eid = "" if e.type == "referendum" else s.election_id
         if not verify_entry_signature(e, eid):
             self._add("V05", f"entry {i} ({e.type}): invalid signature")
-
-    _ORDER = {
-        "referendum": 0,
-        "guardian_key": 1,
-        "guardian_shares": 2,
-        "guardian_ready": 3,
-        "election_context": 4,
-        "credential_list": 4,
-        "open": 5,
-        "ballot": 6,
-        "challenged_ballot": 6,
-        "close": 7,
-        "tally": 8,
-        "decryption_share": 9,
-        "result": 10,
-    }
 
     def _v06_other(self, i: int, e: Entry) -> None:
         m = self.m
@@ -695,7 +694,8 @@ class _Walk:
             ):
                 self._add("V06", f"entry {i} (voter_roll): malformed")
             return
-        p = self._ORDER[e.type]
+        p = PHASES[e.type]
+        assert p is not None  # the types without a phase are handled above
         if p < self.phase:
             self._add("V06", f"entry {i} ({e.type}) comes after a later phase")
         self.phase = max(self.phase, p)
@@ -718,6 +718,10 @@ class Verifier:
         self._intervals: list[tuple[int, int, int | None, int]] | None = None
         self._walked: _Walk | None = None
         self._runner: Runner | None = None
+        # A board still being written (a role's checked view): checks whose entries are
+        # not all posted yet are pending, not failed.
+        self.prefix = False
+        self.notes: list[str] = []  # said beside the checks (a demo's unpinned roles)
 
     def run(self) -> Report:
         runner = self._start_runner()
@@ -743,10 +747,39 @@ class Verifier:
             "group": s.group.name if s.group else None,
             "title": s.manifest.title if s.manifest else None,
             "stage": self._stage(),
+            "demo": s.demo,
+            "notes": self.notes,
         }
         from plebiscite.verify.forensics import forensics
 
         return Report(out, summary, s.results, forensics(s))
+
+    def run_checks(self, check_ids: list[str]) -> dict[str, tuple[Status, list[str]]]:
+        """Run only ``check_ids`` (with the workers or scheduler set), in order; what a
+        role runs on the prefix of the board it is about to act on."""
+        runner = self._start_runner()
+        try:
+            self._runner = runner
+            return {c: self._outcome(c) for c in check_ids}
+        finally:
+            self._runner = None
+            runner.close()
+
+    def outcome(self, check_id: str) -> tuple[Status, list[str]]:
+        """One check's status and details (run once, then remembered)."""
+        return self._outcome(check_id)
+
+    def _until_posted(self, problems: list[str], absent: list[str]) -> list[str]:
+        """A check's problems, where ``absent`` says what is not posted yet: a failure
+        of a finished record, but only pending on a board still being written."""
+        if self.prefix and absent and not problems:
+            raise Pending(absent[0])
+        return problems + absent
+
+    def _pending_after(self, check_id: str) -> None:
+        """A check that needs ``check_id``'s entries waits while that one is pending."""
+        if self.prefix and self._outcome(check_id)[0] == "pending":
+            raise Pending(f"waits for {check_id}")
 
     def _start_runner(self) -> Runner:
         """Before the scan, so local workers fork while this process is small, and an
@@ -942,16 +975,14 @@ class Verifier:
         if s.referendum is None:
             raise CannotRun("no referendum entry (V01)")
         d = s.referendum.data
-        if set(d) != {"manifest", "board_key", "origin"} or not isinstance(d.get("origin"), str):
-            return ["referendum entry: expected keys board_key, manifest, origin"]
         try:
-            m = parse_manifest(d["manifest"])
-            s.group = get_group(m.group)
-        except (ManifestError, GroupError) as exc:
+            ref = parse_referendum(d)
+            s.group = get_group(ref.manifest.group)
+        except FormatError as exc:  # not a record this verifier can read at all
+            raise RecordError(f"{s.raw.path}: {exc}") from exc
+        except (EntryError, GroupError) as exc:
             return [str(exc)]
-        except TypeError as exc:  # e.g. a list where an id belongs
-            return [f"referendum file is malformed: {exc}"]
-        s.manifest = m
+        s.manifest, s.demo = ref.manifest, ref.demo
         s.election_id = election_id_of(d)
         return []
 
@@ -1004,97 +1035,52 @@ class Verifier:
         m, g = s.need_manifest(), s.need_group()
         ids = guardian_ids(m)
         seen: dict[str, int] = {}
-        ctx = bytes.fromhex(s.election_id)
         for i, e in s.of_type("guardian_key"):
-            d = e.data
-            gid = d.get("guardian")
-            if set(d) != {"guardian", "index", "encryption_key", "commitments", "proofs"}:
-                problems.append(f"entry {i}: malformed guardian key")
-                continue
-            if gid not in ids or gid in seen:
-                problems.append(f"entry {i}: unexpected or repeated guardian {gid!r}")
-                continue
-            if not json_equal(d["index"], ids.index(gid) + 1):
-                problems.append(f"entry {i}: guardian {gid} has index {d['index']!r}")
-                continue
             try:
-                b64decode(d["encryption_key"], 32, "encryption_key")
-                cs = [codec.element(g, c) for c in d["commitments"]]
-                ps = [codec.schnorr_from_json(g, p) for p in d["proofs"]]
-            except (EntryError, TypeError) as exc:
+                gk = parse_guardian_key(g, m, e.data)
+            except (EntryError, TypeError, ValueError) as exc:
                 problems.append(f"entry {i}: {exc}")
                 continue
-            if len(cs) != m.quorum or len(ps) != m.quorum:
-                problems.append(
-                    f"entry {i}: guardian {gid} needs {m.quorum} commitments and proofs"
-                )
+            if gk.guardian in seen:
+                problems.append(f"entry {i}: repeated guardian {gk.guardian!r}")
                 continue
-            for k, (c, p) in enumerate(zip(cs, ps, strict=True)):
-                if g.is_identity(c):
-                    problems.append(f"entry {i}: guardian {gid} coefficient {k} is the identity")
-                if not verify_schnorr(g, TAG_COEFFICIENT, ctx, c, p, [gid, k]):
-                    problems.append(f"entry {i}: guardian {gid} coefficient {k}: proof fails")
-            seen[gid] = i
-            s.commitments[gid] = cs
-            s.indices[gid] = d["index"]
+            problems += [f"entry {i}: {p}" for p in guardian_key_problems(g, s.election_id, gk)]
+            seen[gk.guardian] = i
+            s.commitments[gk.guardian] = list(gk.commitments)
+            s.indices[gk.guardian] = gk.index
         missing = [x for x in ids if x not in seen]
-        if missing:
-            problems.append(f"no key from guardians {missing}")
-        return problems
+        return self._until_posted(problems, [f"no key from guardians {missing}"] if missing else [])
 
     # V08 -------------------------------------------------------------------------------
     def check_v08(self) -> list[str]:
-        s, problems = self.s, []
+        s, problems, absent = self.s, list[str](), list[str]()
         m, g = s.need_manifest(), s.need_group()
         ids = guardian_ids(m)
         if set(s.commitments) != set(ids):
+            self._pending_after("V07")
             raise CannotRun("guardian keys incomplete (V07)")
-        senders: Counter[str] = Counter()
-        for i, e in s.of_type("guardian_shares"):
-            d = e.data
-            gid = str(d.get("guardian"))
-            senders[gid] += 1
-            try:
-                tos = sorted(x["to"] for x in d["shares"])
-                for x in d["shares"]:
-                    if set(x) != {"to", "ephemeral", "ciphertext"}:
-                        raise EntryError("share: expected keys ciphertext, ephemeral, to")
-                    b64decode(x["ephemeral"], 32, "ephemeral")
-                    b64decode(x["ciphertext"], 48, "ciphertext")
-            except (EntryError, TypeError, KeyError) as exc:
-                problems.append(f"entry {i}: {exc}")
-                continue
-            if set(d) != {"guardian", "shares"} or tos != sorted(x for x in ids if x != gid):
-                problems.append(
-                    f"entry {i}: guardian {gid!r} must send one share to each other guardian"
-                )
-        if sorted(senders.elements()) != sorted(ids):
-            problems.append("every guardian must post its shares exactly once")
-        all_cs = [s.commitments[x] for x in ids]
-        ctx = bytes.fromhex(s.election_id)
-        ready: Counter[str] = Counter()
-        for i, e in s.of_type("guardian_ready"):
-            d = e.data
-            gid = str(d.get("guardian"))
-            ready[gid] += 1
-            if gid not in s.indices or set(d) != {"guardian", "verification_key", "proof"}:
-                problems.append(f"entry {i}: malformed guardian_ready")
-                continue
-            try:
-                vk = codec.element(g, d["verification_key"])
-                p = codec.schnorr_from_json(g, d["proof"])
-            except EntryError as exc:
-                problems.append(f"entry {i}: {exc}")
-                continue
-            if vk != threshold.verification_key(g, all_cs, s.indices[gid]):
-                problems.append(f"entry {i}: {gid}'s key share does not match the commitments")
-            elif not verify_schnorr(g, TAG_SHARE_KEY, ctx, vk, p, [gid]):
-                problems.append(f"entry {i}: {gid}'s proof of its key share fails")
-            else:
-                s.verification_keys[gid] = vk
-        if sorted(ready.elements()) != sorted(ids):
-            problems.append("every guardian must confirm exactly once")
-        return problems
+        for step, what in (("guardian_shares", "post its shares"), ("guardian_ready", "confirm")):
+            posted: Counter[str] = Counter()
+            for i, e in s.of_type(step):
+                gid = str(e.data.get("guardian"))
+                posted[gid] += 1
+                try:
+                    if step == "guardian_shares":
+                        parse_guardian_shares(m, e.data)
+                        continue
+                    ready = parse_guardian_ready(g, m, e.data)
+                except (EntryError, TypeError, ValueError) as exc:
+                    problems.append(f"entry {i}: {exc}")
+                    continue
+                found = guardian_ready_problems(g, s.election_id, m, ready, s.commitments)
+                problems += [f"entry {i}: {p}" for p in found]
+                if not found and posted[gid] == 1:
+                    s.verification_keys[gid] = ready.verification_key
+            if any(n > 1 or x not in ids for x, n in posted.items()):
+                problems.append(f"every guardian must {what} exactly once")
+            elif set(posted) != set(ids):
+                absent.append(f"every guardian must {what} exactly once")
+        return self._until_posted(problems, absent)
 
     # V09 -------------------------------------------------------------------------------
     def check_v09(self) -> list[str]:
@@ -1102,8 +1088,11 @@ class Verifier:
         m, g = s.need_manifest(), s.need_group()
         ids = guardian_ids(m)
         if set(s.commitments) != set(ids):
+            self._pending_after("V07")
             raise CannotRun("guardian keys incomplete (V07)")
         ctxs = s.of_type("election_context")
+        if not ctxs:
+            return self._until_posted([], ["0 election_context entries"])
         if len(ctxs) != 1:
             return [f"{len(ctxs)} election_context entries"]
         d = ctxs[0][1].data
@@ -1124,39 +1113,27 @@ class Verifier:
         m = s.need_manifest()
         everywhere: Counter[str] = Counter()
         for i, e in s.of_type("credential_list"):
-            d = e.data
-            if set(d) != {"region", "count", "credentials"} or not isinstance(
-                d["credentials"], list
-            ):
-                problems.append(f"entry {i}: malformed credential list")
-                continue
-            r = d["region"]
-            if not isinstance(r, str) or r not in m.regions:
-                problems.append(f"entry {i}: unknown region {r!r}")
-                continue
-            if r in s.credentials:
-                problems.append(f"entry {i}: a second list for region {r!r}")
-                continue
-            creds = d["credentials"]
-            if not all(isinstance(c, str) for c in creds):
-                problems.append(f"entry {i}: a credential is not base64 text")
-                continue
-            if d["count"] != len(creds) or creds != sorted(set(creds)):
-                problems.append(f"entry {i}: count, order or uniqueness wrong in {r!r}")
             try:
-                for c in creds:
-                    b64decode(c, 32, "credential")
-            except EntryError as exc:
+                cl = parse_credential_list(m, e.data)
+            except (EntryError, TypeError, ValueError) as exc:
                 problems.append(f"entry {i}: {exc}")
-            everywhere.update(set(creds))
-            s.credentials[r] = set(creds)
+                # The later checks still judge ballots against the credentials it lists,
+                # so that one broken list fails here only.
+                r, creds = e.data.get("region"), e.data.get("credentials")
+                if isinstance(r, str) and r in m.regions and isinstance(creds, list):
+                    s.credentials.setdefault(r, {c for c in creds if isinstance(c, str)})
+                continue
+            if cl.region in s.credentials:
+                problems.append(f"entry {i}: a second list for region {cl.region!r}")
+                continue
+            everywhere.update(cl.credentials)
+            s.credentials[cl.region] = set(cl.credentials)
         dup = [c for c, n in everywhere.items() if n > 1]
         if dup:
             problems.append(f"{len(dup)} credentials listed in several regions")
         missing = set(m.regions) - set(s.credentials)
-        if missing:
-            problems.append(f"no credential list for regions {sorted(missing)}")
-        return problems
+        absent = [f"no credential list for regions {sorted(missing)}"] if missing else []
+        return self._until_posted(problems, absent)
 
     # V11 / V13 / V14 share one pass over the ballots (in the walk) ------------------------
     def _findings(self, kind: str) -> list[str] | None:
@@ -1282,11 +1259,15 @@ class Verifier:
         if s.tally is None or s.tally_index is None:
             raise CannotRun("no valid tally (V17)")
         for i, e in s.of_type("decryption_share"):
-            d = e.data
-            gid = str(d.get("guardian"))
-            if set(d) != {"guardian", "tally_index", "shares"} or d["tally_index"] != s.tally_index:
-                problems.append(f"entry {i}: malformed or not about the tally")
+            if not json_equal(e.data.get("tally_index"), s.tally_index):
+                problems.append(f"entry {i}: not about the tally")
                 continue
+            try:
+                ds = parse_decryption_share(g, m, e.data, s.tally)
+            except (EntryError, TypeError, ValueError) as exc:
+                problems.append(f"entry {i}: {exc}")
+                continue
+            gid = ds.guardian
             vk = s.verification_keys.get(gid)
             if vk is None:
                 problems.append(f"entry {i}: {gid!r} has no verified key share (V08)")
@@ -1294,35 +1275,10 @@ class Verifier:
             if gid in self._good_shares:
                 problems.append(f"entry {i}: a second share set from {gid}")
                 continue
-            ok = True
-            try:
-                for r, qs in s.tally.items():
-                    if set(d["shares"][r]) != set(qs):
-                        raise EntryError(f"shares for region {r} incomplete")
-                    for qid, slots in qs.items():
-                        if set(d["shares"][r][qid]) != set(slots):
-                            raise EntryError(f"shares for {r}/{qid} incomplete")
-                        for slot, ct in slots.items():
-                            sh = d["shares"][r][qid][slot]
-                            if set(sh) != {"share", "proof"}:
-                                raise EntryError("share: expected keys proof, share")
-                            dj = codec.element(g, sh["share"])
-                            p = codec.equality_from_json(g, sh["proof"])
-                            bind = decryption_bind(gid, r, qid, slot)
-                            if not verify_equality(
-                                g, TAG_DECRYPTION, ctx, g.generator(), vk, ct.alpha, dj, p, bind
-                            ):
-                                problems.append(
-                                    f"entry {i}: {gid}'s share for {r}/{qid}/{slot}: proof fails"
-                                )
-                                ok = False
-                if set(d["shares"]) != set(s.tally):
-                    raise EntryError("shares for unknown regions")
-            except (EntryError, KeyError, TypeError) as exc:
-                problems.append(f"entry {i}: {exc}")
-                ok = False
-            if ok:
-                self._good_shares[gid] = d["shares"]
+            found = decryption_share_problems(g, ctx, vk, ds, s.tally)
+            problems += [f"entry {i}: {p}" for p in found]
+            if not found:
+                self._good_shares[gid] = e.data["shares"]
         if len(self._good_shares) < m.quorum:
             problems.append(f"{len(self._good_shares)} valid share sets, the quorum is {m.quorum}")
         return problems
@@ -1462,6 +1418,49 @@ class Verifier:
                     f" {quorum} cosignatures it needs from the witnesses the referendum"
                     " file declares"
                 )
+        return problems
+
+    # V23 -------------------------------------------------------------------------------
+    def check_v23(self) -> list[str]:
+        """Roles are enrolled, never first-come: a referendum that is not a demo pins
+        every guardian's and the credential authority's key in its (hashed) file, and no
+        key serves two roles (board, authority, guardian, observer)."""
+        s = self.s
+        m = s.need_manifest()
+        ids = guardian_ids(m)
+        users: dict[str, list[str]] = {}
+
+        def use(key: Any, role: str) -> None:
+            if isinstance(key, str) and role not in users.setdefault(key, []):
+                users[key].append(role)
+
+        use(s.referendum.data.get("board_key") if s.referendum else None, "the board")
+        ca = pinned_authority_key(m)
+        use(ca, "the credential authority")
+        if ca is None:
+            for _, e in s.of_type("credential_list"):
+                use(e.signer, "the credential authority")
+        for gid in ids:
+            use(pinned_guardian_key(m, gid), f"guardian {gid}")
+        for t in ("guardian_key", "guardian_shares", "guardian_ready", "decryption_share"):
+            for _, e in s.of_type(t):
+                who = e.data.get("guardian")
+                if isinstance(who, str) and who in ids and pinned_guardian_key(m, who) is None:
+                    use(e.signer, f"guardian {who}")
+        for oid, key in self.witnesses().items():
+            use(key, f"observer {oid}")
+        problems = [
+            f"one key serves {' and '.join(roles)}" for roles in users.values() if len(roles) > 1
+        ]
+        unpinned = [gid for gid in ids if pinned_guardian_key(m, gid) is None]
+        if ca is None:
+            unpinned.append("the credential authority")
+        if unpinned and not s.demo:
+            problems.append(
+                "not a demo, yet the referendum file pins no key for " + ", ".join(unpinned)
+            )
+        if unpinned and s.demo:
+            self.notes.append("demo referendum: roles not pinned")
         return problems
 
 

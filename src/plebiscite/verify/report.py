@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Status = Literal["passed", "failed", "not_applicable"]
+Status = Literal["passed", "failed", "not_applicable", "pending"]
 
 
 class CannotRun(Exception):
@@ -19,15 +19,23 @@ class NotApplicable(Exception):
     referendum)."""
 
 
+class Pending(Exception):
+    """A check of a board still being written (a role's checked view) whose entries are
+    not all posted yet: nothing wrong so far, nothing to pass either."""
+
+
 def run_check(fn: Callable[[], Sequence[str] | None]) -> tuple[Status, list[str]]:
     """A check's outcome: ``fn`` returns its problems (none: passed), or None (not
-    applicable), or raises CannotRun (failed) or NotApplicable (with the reason)."""
+    applicable), or raises CannotRun (failed), NotApplicable or Pending (with the
+    reason)."""
     try:
         details = fn()
     except CannotRun as exc:
         return "failed", [f"cannot run: {exc}"]
     except NotApplicable as exc:
         return "not_applicable", [str(exc)]
+    except Pending as exc:
+        return "pending", [str(exc)]
     if details is None:
         return "not_applicable", []
     return ("failed" if details else "passed"), list(details)
