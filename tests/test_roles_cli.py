@@ -225,7 +225,9 @@ def test_pinned_keys_are_enforced(run_cli, tmp_path: Path, role_passphrase: str)
     from plebiscite.record.entries import sign
 
     view = load_board(rec)
-    g2id = read_secret_json(tmp_path / "g2.id", Passphrase.given(role_passphrase))
+    g2id = read_secret_json(
+        tmp_path / "g2.id", Passphrase.given(role_passphrase), allow_plaintext=False
+    )
     g2key = key_from_seed(g2id["signing_key"])
     fake = Guardian.create(view.election_id, view.group.name, "g1", 1, 2, g2key)
     sub = sign("guardian_key", fake.key_data(), view.election_id, g2key)

@@ -44,8 +44,14 @@ PASSPHRASE_OPT = typer.Option(
 PLAINTEXT_OPT = typer.Option(
     False,
     "--insecure-plaintext",
-    help="Write the new secret file unencrypted (throwaway keys only); "
-    "by default it is sealed under the passphrase.",
+    help="Write the new secret file unencrypted, and accept unencrypted ones "
+    "(throwaway keys only); by default it is sealed under the passphrase.",
+)
+READ_PLAINTEXT_OPT = typer.Option(
+    False,
+    "--insecure-plaintext",
+    help="Accept an unencrypted secret file (throwaway keys only); by default a "
+    "plaintext file where a sealed one belongs is refused.",
 )
 
 
@@ -83,23 +89,26 @@ def _secret_err(exc: Exception) -> NoReturn:
     _err(f"{exc}{hint}")
 
 
-def _read_secret(path: Path, passphrase: Any) -> dict[str, Any]:
+def _read_secret(path: Path, passphrase: Any, allow_plaintext: bool) -> dict[str, Any]:
     from plebiscite.election.keys import SecretFileError, read_secret_json
 
     try:
-        return read_secret_json(path, passphrase)
+        return read_secret_json(path, passphrase, allow_plaintext=allow_plaintext)
     except SecretFileError as exc:
         _err(str(exc))
 
 
-def _organiser(data: Path, passphrase_file: Path | None = None) -> Any:
+def _organiser(data: Path, passphrase_file: Path | None, insecure_plaintext: bool) -> Any:
     from plebiscite.election.keys import SecretFileError
     from plebiscite.election.organiser import Organiser, OrganiserError
 
     try:
-        return Organiser(data, passphrase=_passphrase(passphrase_file))
+        pp = _passphrase(passphrase_file)
+        return Organiser(data, passphrase=pp, allow_plaintext=insecure_plaintext)
     except (OrganiserError, SecretFileError) as exc:
         _err(str(exc))
+    except ValueError as exc:  # the store refuses a key or origin that is not its board's
+        _err(f"{data}: {exc}")
 
 
 def _write_json(path: Path, obj: Any) -> None:
@@ -192,11 +201,12 @@ def organiser_accept(
     ),
     data: Path = DATA_OPT,
     passphrase_file: Path | None = PASSPHRASE_OPT,
+    insecure_plaintext: bool = READ_PLAINTEXT_OPT,
 ) -> None:
     """Check and append signed submissions; print one receipt (JSON) per line on stdout."""
     from plebiscite.election.intake import Rejected
 
-    org = _organiser(data, passphrase_file)
+    org = _organiser(data, passphrase_file, insecure_plaintext)
     failed = 0
     for f in files:
         for sub in _read_submissions(f):
@@ -212,17 +222,25 @@ def organiser_accept(
 
 
 @organiser_app.command("context")
-def organiser_context(data: Path = DATA_OPT, passphrase_file: Path | None = PASSPHRASE_OPT) -> None:
+def organiser_context(
+    data: Path = DATA_OPT,
+    passphrase_file: Path | None = PASSPHRASE_OPT,
+    insecure_plaintext: bool = READ_PLAINTEXT_OPT,
+) -> None:
     """After the ceremony: post the joint key and context hash."""
-    org = _organiser(data, passphrase_file)
+    org = _organiser(data, passphrase_file, insecure_plaintext)
     d = _step(org.post_context)
     typer.echo(json.dumps(d, sort_keys=True))
 
 
 @organiser_app.command("open")
-def organiser_open(data: Path = DATA_OPT, passphrase_file: Path | None = PASSPHRASE_OPT) -> None:
+def organiser_open(
+    data: Path = DATA_OPT,
+    passphrase_file: Path | None = PASSPHRASE_OPT,
+    insecure_plaintext: bool = READ_PLAINTEXT_OPT,
+) -> None:
     """Open voting (needs the election context and a credential list per region)."""
-    org = _organiser(data, passphrase_file)
+    org = _organiser(data, passphrase_file, insecure_plaintext)
     typer.echo(_step(org.open))
 
 
@@ -233,25 +251,34 @@ def organiser_close(
         False, "--early", help="Close before the referendum's closing time."
     ),
     passphrase_file: Path | None = PASSPHRASE_OPT,
+    insecure_plaintext: bool = READ_PLAINTEXT_OPT,
 ) -> None:
     """Close voting: no ballot is accepted after the close entry."""
-    org = _organiser(data, passphrase_file)
+    org = _organiser(data, passphrase_file, insecure_plaintext)
     if not early and org.clock.now() < org.manifest.closes:
         _err(f"the referendum closes at {org.manifest.raw['closes']}; use --early to close now")
     typer.echo(_step(org.close))
 
 
 @organiser_app.command("tally")
-def organiser_tally(data: Path = DATA_OPT, passphrase_file: Path | None = PASSPHRASE_OPT) -> None:
+def organiser_tally(
+    data: Path = DATA_OPT,
+    passphrase_file: Path | None = PASSPHRASE_OPT,
+    insecure_plaintext: bool = READ_PLAINTEXT_OPT,
+) -> None:
     """Post the encrypted tally: the product of the last ballot of each credential."""
-    org = _organiser(data, passphrase_file)
+    org = _organiser(data, passphrase_file, insecure_plaintext)
     typer.echo(_step(org.tally))
 
 
 @organiser_app.command("result")
-def organiser_result(data: Path = DATA_OPT, passphrase_file: Path | None = PASSPHRASE_OPT) -> None:
+def organiser_result(
+    data: Path = DATA_OPT,
+    passphrase_file: Path | None = PASSPHRASE_OPT,
+    insecure_plaintext: bool = READ_PLAINTEXT_OPT,
+) -> None:
     """Combine a quorum of decryption shares and post the result."""
-    org = _organiser(data, passphrase_file)
+    org = _organiser(data, passphrase_file, insecure_plaintext)
     d = _step(org.result)
     typer.echo(json.dumps(d["counts"], indent=1, sort_keys=True))
 
@@ -261,9 +288,10 @@ def organiser_publish(
     data: Path = DATA_OPT,
     record: Path = typer.Option(..., "--record", help="Folder to publish the record into."),
     passphrase_file: Path | None = PASSPHRASE_OPT,
+    insecure_plaintext: bool = READ_PLAINTEXT_OPT,
 ) -> None:
     """Write the record: entries.jsonl and checkpoints.jsonl (after a fresh checkpoint)."""
-    org = _organiser(data, passphrase_file)
+    org = _organiser(data, passphrase_file, insecure_plaintext)
     org.publish(record)
     typer.echo(str(record))
 
@@ -277,19 +305,24 @@ def organiser_accredit(
         help="The observer (JSON: id, name, kind, jurisdiction, public_key from 'observe keygen').",
     ),
     passphrase_file: Path | None = PASSPHRASE_OPT,
+    insecure_plaintext: bool = READ_PLAINTEXT_OPT,
 ) -> None:
     """Accredit an observer after set-up: a board entry (the referendum file is hashed
     into the election id and never changes)."""
     from plebiscite.cli import _load_json
 
-    org = _organiser(data, passphrase_file)
+    org = _organiser(data, passphrase_file, insecure_plaintext)
     typer.echo(_step(org.accredit, _load_json(observer, "observer file")))
 
 
 @organiser_app.command("status")
-def organiser_status(data: Path = DATA_OPT, passphrase_file: Path | None = PASSPHRASE_OPT) -> None:
+def organiser_status(
+    data: Path = DATA_OPT,
+    passphrase_file: Path | None = PASSPHRASE_OPT,
+    insecure_plaintext: bool = READ_PLAINTEXT_OPT,
+) -> None:
     """Show where the referendum stands and what is missing."""
-    org = _organiser(data, passphrase_file)
+    org = _organiser(data, passphrase_file, insecure_plaintext)
     counts = org.counts()
     typer.echo(f"election {org.election_id}")
     typer.echo(f"title    {org.manifest.title}")
@@ -303,7 +336,7 @@ def organiser_status(data: Path = DATA_OPT, passphrase_file: Path | None = PASSP
 GUARDIAN_STATE = "plebiscite guardian secret state"
 
 
-def _load_guardian(state: Path, passphrase: Any) -> tuple[Any, str | None]:
+def _load_guardian(state: Path, passphrase: Any, allow_plaintext: bool) -> tuple[Any, str | None]:
     """The guardian, and why its state is unencrypted (None when it is sealed: it is
     saved again as it was read)."""
     from plebiscite.election.guardian import Guardian
@@ -311,7 +344,7 @@ def _load_guardian(state: Path, passphrase: Any) -> tuple[Any, str | None]:
 
     try:
         sealed = is_sealed(load_secret_file(state))
-        d = _read_secret(state, passphrase)
+        d = _read_secret(state, passphrase, allow_plaintext)
         return Guardian.from_json(d), None if sealed else str(d.get("unencrypted", NO_REASON))
     except FileNotFoundError:
         _err(f"{state}: no guardian state (run 'plebiscite guardian keygen' first)")
@@ -335,11 +368,11 @@ def _save_guardian(state: Path, g: Any, passphrase: Any, plaintext: str | None) 
         _err(str(exc))
 
 
-def _read_signing_key(path: Path, passphrase: Any) -> Any:
+def _read_signing_key(path: Path, passphrase: Any, allow_plaintext: bool) -> Any:
     from plebiscite.election.keys import key_from_seed
 
     try:
-        return key_from_seed(_read_secret(path, passphrase)["signing_key"])
+        return key_from_seed(_read_secret(path, passphrase, allow_plaintext)["signing_key"])
     except FileNotFoundError:
         _err(f"{path}: no such key file")
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -406,7 +439,7 @@ def guardian_keygen(
     if state.exists():
         _err(f"{state} exists: refusing to overwrite a guardian's secrets")
     pp = _passphrase(passphrase_file)
-    key = _read_signing_key(signing_key, pp) if signing_key else None
+    key = _read_signing_key(signing_key, pp, insecure_plaintext) if signing_key else None
     pinned = pinned_guardian_key(view.manifest, guardian_id)
     if pinned and (key is None or key_to_b64(key) != pinned):
         _err(f"the referendum pins {guardian_id}'s key: pass that key with --signing-key")
@@ -431,13 +464,14 @@ def guardian_shares(
     state: Path = STATE_OPT,
     out: Path = OUT_OPT,
     passphrase_file: Path | None = PASSPHRASE_OPT,
+    insecure_plaintext: bool = READ_PLAINTEXT_OPT,
 ) -> None:
     """Step 2: check the other guardians' keys, encrypt a share to each."""
     from plebiscite.election.guardian import CeremonyError
     from plebiscite.record.entries import sign
 
     view = _board(record)
-    g, _ = _load_guardian(state, _passphrase(passphrase_file))
+    g, _ = _load_guardian(state, _passphrase(passphrase_file), insecure_plaintext)
     keys = [e.data for e in view.of_type("guardian_key")]
     if len(keys) != view.manifest.guardian_count:
         _err(f"{len(keys)} of {view.manifest.guardian_count} guardians have posted keys; wait")
@@ -454,6 +488,7 @@ def guardian_ready(
     state: Path = STATE_OPT,
     out: Path = OUT_OPT,
     passphrase_file: Path | None = PASSPHRASE_OPT,
+    insecure_plaintext: bool = READ_PLAINTEXT_OPT,
 ) -> None:
     """Step 3: check the shares received, form this guardian's key share, prove it."""
     from plebiscite.election.guardian import CeremonyError
@@ -461,7 +496,7 @@ def guardian_ready(
 
     view = _board(record)
     pp = _passphrase(passphrase_file)
-    g, plaintext = _load_guardian(state, pp)
+    g, plaintext = _load_guardian(state, pp, insecure_plaintext)
     keys = [e.data for e in view.of_type("guardian_key")]
     shares = [e.data for e in view.of_type("guardian_shares")]
     if len(shares) != view.manifest.guardian_count:
@@ -480,13 +515,14 @@ def guardian_decrypt(
     state: Path = STATE_OPT,
     out: Path = OUT_OPT,
     passphrase_file: Path | None = PASSPHRASE_OPT,
+    insecure_plaintext: bool = READ_PLAINTEXT_OPT,
 ) -> None:
     """Step 4: recompute the tally from the board, check it, then decrypt it (only it)."""
     from plebiscite.cli import _progress
     from plebiscite.election.guardian import CeremonyError, decrypt_from_board
     from plebiscite.record.entries import sign
 
-    g, _ = _load_guardian(state, _passphrase(passphrase_file))
+    g, _ = _load_guardian(state, _passphrase(passphrase_file), insecure_plaintext)
     with _progress() as bar:  # on stderr, gone when done: a national board takes minutes
         tick = _stages(bar)
         view = _board(record, tick)
@@ -534,6 +570,7 @@ def credentials_generate(
     ),
     out: Path = OUT_OPT,
     passphrase_file: Path | None = PASSPHRASE_OPT,
+    insecure_plaintext: bool = READ_PLAINTEXT_OPT,
 ) -> None:
     """Make one credential per voter of the roll; write the secrets, and the signed
     public lists (one per region) for the board."""
@@ -545,7 +582,7 @@ def credentials_generate(
     from plebiscite.record.entries import sign
 
     view = _board(record)
-    ca = _read_signing_key(key, _passphrase(passphrase_file))
+    ca = _read_signing_key(key, _passphrase(passphrase_file), insecure_plaintext)
     try:
         with roll.open(newline="", encoding="utf-8") as f:
             rows = list(csv.DictReader(f))

@@ -462,6 +462,11 @@ def dispute_command(
         help="With --key: the passphrase sealing the observer's key, from this file "
         "(else PLEBISCITE_PASSPHRASE, else a prompt, only on a terminal).",
     ),
+    insecure_plaintext: bool = typer.Option(
+        False,
+        "--insecure-plaintext",
+        help="With --key: accept an unencrypted observer key (drills and tests only).",
+    ),
 ) -> None:
     """Post a signed, public dispute: a receipt that does not verify, or a failed check.
     Disputes are counted per region and shown next to the results."""
@@ -496,7 +501,9 @@ def dispute_command(
     else:
         assert key is not None
         try:
-            signer = load_observer_key(key, Passphrase(passphrase_file))
+            signer = load_observer_key(
+                key, Passphrase(passphrase_file), allow_plaintext=insecure_plaintext
+            )
         except KeyFileError as exc:
             _err(str(exc))
     receipt_data = None

@@ -92,15 +92,21 @@ class OrganiserError(RuntimeError):
 
 class Organiser:
     def __init__(
-        self, data_dir: Path, clock: Clock | None = None, passphrase: Passphrase | None = None
+        self,
+        data_dir: Path,
+        clock: Clock | None = None,
+        passphrase: Passphrase | None = None,
+        *,
+        allow_plaintext: bool = False,
     ) -> None:
         """Open the board in ``data_dir``; a sealed board key needs ``passphrase``
-        (raises ``keys.SecretFileError`` without it, or with the wrong one)."""
+        (raises ``keys.SecretFileError`` without it, or with the wrong one), and an
+        unencrypted one is refused unless ``allow_plaintext``."""
         self.data_dir = Path(data_dir)
         keyfile = self.data_dir / BOARD_KEY
         if not keyfile.exists():
             raise OrganiserError(f"{self.data_dir} holds no referendum (no {BOARD_KEY})")
-        meta = read_secret_json(keyfile, passphrase)
+        meta = read_secret_json(keyfile, passphrase, allow_plaintext=allow_plaintext)
         self.key: Ed25519PrivateKey = key_from_seed(meta["signing_key"])
         self.origin: str = meta["origin"]
         self.clock = clock or Clock()
@@ -175,7 +181,8 @@ class Organiser:
         board.append(entry.to_bytes())
         board.checkpoint(format_time(clock.now()))
         board.store.close()
-        return cls(data_dir, clock, passphrase)
+        # without a passphrase the key was just written unencrypted, as asked
+        return cls(data_dir, clock, passphrase, allow_plaintext=passphrase is None)
 
     # -- reading ----------------------------------------------------------------------
 
