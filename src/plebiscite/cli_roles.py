@@ -637,8 +637,16 @@ def parse_answers(text: str, manifest: Any, region: str) -> dict[str, list[str]]
 
 def ballot_command(
     record: Path = RECORD_OPT,
-    credential: str = typer.Option(
-        ..., "--credential", help="Your voting credential (from the credential authority)."
+    credential_file: Path | None = typer.Option(
+        None,
+        "--credential-file",
+        help="Read your voting credential (from the credential authority) from this file "
+        "('-' for standard input); else PLEBISCITE_CREDENTIAL, else a prompt on a terminal.",
+    ),
+    credential: str | None = typer.Option(
+        None,
+        "--credential",
+        help="Deprecated (visible to other users): use --credential-file or PLEBISCITE_CREDENTIAL.",
     ),
     answers: str = typer.Option(
         ...,
@@ -653,20 +661,22 @@ def ballot_command(
     out: Path = OUT_OPT,
 ) -> None:
     """Encrypt a ballot offline for the board in RECORD; cast it (signed) or challenge it."""
+    from plebiscite.cli_secrets import CREDENTIAL, voter_secret
     from plebiscite.election.booth import BallotError, cast, challenge, encrypt_ballot
     from plebiscite.election.credentials import credential_key, is_well_formed, public_credential
     from plebiscite.record import codec
 
+    credential = voter_secret(CREDENTIAL, credential_file, credential)
     view = _board(record)
     if not is_well_formed(credential):
-        _err("--credential: not a well-formed credential (25 letters and digits in 5 groups)")
+        _err("the credential is not well formed (25 letters and digits in 5 groups)")
     pub = public_credential(view.election_id, credential)
     region = next(
         (e.data["region"] for e in view.of_type("credential_list") if pub in e.data["credentials"]),
         None,
     )
     if region is None:
-        _err("--credential: this credential is on no list of this referendum")
+        _err("this credential is on no list of this referendum")
     ctxs = view.of_type("election_context")
     if not ctxs:
         _err("the key ceremony is not finished: nothing to encrypt to yet")
