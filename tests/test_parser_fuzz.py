@@ -26,7 +26,13 @@ from hypothesis import strategies as st
 from plebiscite.crypto.group import Group, get_group
 from plebiscite.election.demo import run_demo
 from plebiscite.record.canonical import CanonicalError, canonical_bytes, loads
-from plebiscite.record.entries import Entry, EntryError, parse_entry
+from plebiscite.record.entries import (
+    Entry,
+    EntryError,
+    election_fingerprint,
+    parse_election_anchor,
+    parse_entry,
+)
 from plebiscite.record.manifest import Manifest, ManifestError, parse_manifest
 from plebiscite.record.protocol import parse_ballot
 from plebiscite.verify.ballots import BallotContext, check_ballot, check_challenged
@@ -298,3 +304,38 @@ def test_entry_with_unhashable_type_is_an_entry_error(sample: Sample) -> None:
         entries[1] = canonical_bytes(obj)
         report = verify_record(RawRecord(sample.raw.path, entries, sample.raw.checkpoints, []), 1)
         assert "V01" in {c.id for c in report.failed}
+
+
+# --- the election fingerprint --------------------------------------------------------------
+
+
+def test_election_fingerprint_and_anchor() -> None:
+    eid = "3f2a9c1b" + "0123456789abcdef" * 3 + "deadbeef"
+    fp = election_fingerprint(eid)
+    assert fp == "3f2a 9c1b 0123 4567 89ab cdef 0123 4567"
+    assert election_fingerprint(eid.upper()) == fp
+    assert parse_election_anchor(fp) == eid[:32]
+    assert parse_election_anchor(f"  {fp.upper().replace(' ', '-')}\n") == eid[:32]
+    assert parse_election_anchor(eid.upper()) == eid
+    for bad in ("", eid[:31], eid[:33], eid + "0", "g" * 32, "3f2a_9c1b" + "0" * 24, "٣" * 32):
+        with pytest.raises(EntryError):
+            parse_election_anchor(bad)
+    for bad in ("", "abc", "z" * 64):
+        with pytest.raises(EntryError):
+            election_fingerprint(bad)
+
+
+@fuzz_settings(200)
+@given(eid=st.binary(min_size=32, max_size=32).map(bytes.hex), sep=st.sampled_from(" -"))
+def test_election_fingerprint_round_trips(eid: str, sep: str) -> None:
+    fp = election_fingerprint(eid)
+    assert len(fp) == 39 and fp.count(" ") == 7
+    assert parse_election_anchor(fp.replace(" ", sep)) == eid[:32]
+    assert parse_election_anchor(eid) == eid
+
+
+@fuzz_settings(200)
+@given(text=st.text(max_size=80))
+def test_election_anchor_arbitrary_text(text: str) -> None:
+    got = only((EntryError,), lambda: parse_election_anchor(text))
+    assert got is None or (len(got) in (32, 64) and set(got) <= set("0123456789abcdef"))

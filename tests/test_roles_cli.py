@@ -95,7 +95,13 @@ def test_separate_roles_end_to_end(run_cli, tmp_path: Path) -> None:
     ok("organiser", "accept", "--data", data, tmp_path / "lists.json")
     ok("organiser", "open", "--data", data)
     publish()
-    creds = {r["voter"]: r["credential"] for r in csv.DictReader((tmp_path / "secrets.csv").open())}
+    rows = list(csv.DictReader((tmp_path / "secrets.csv").open()))
+    assert list(rows[0]) == ["voter", "region", "credential", "election"]
+    eid = json.loads((rec / "entries.jsonl").read_text().splitlines()[0])
+    from plebiscite.record.entries import election_fingerprint, election_id_of
+
+    assert {r["election"] for r in rows} == {election_fingerprint(election_id_of(eid["data"]))}
+    creds = {r["voter"]: r["credential"] for r in rows}
     votes = {"ann": "q1=yes,q2=a;c", "bob": "q1=blank,q2=", "cat": "q1=no", "dan": "q1=yes"}
     for voter, answers in votes.items():
         b = tmp_path / f"{voter}.json"

@@ -566,7 +566,8 @@ def credentials_generate(
     secrets_out: Path = typer.Option(
         ...,
         "--secrets",
-        help="Where to write voter,region,credential (private: hand each voter theirs).",
+        help="Where to write voter,region,credential,election (private: hand each voter "
+        "theirs; election is the referendum's fingerprint).",
     ),
     out: Path = OUT_OPT,
     passphrase_file: Path | None = PASSPHRASE_OPT,
@@ -579,7 +580,7 @@ def credentials_generate(
         new_credential,
         public_credential,
     )
-    from plebiscite.record.entries import sign
+    from plebiscite.record.entries import election_fingerprint, sign
 
     view = _board(record)
     ca = _read_signing_key(key, _passphrase(passphrase_file), insecure_plaintext)
@@ -602,10 +603,11 @@ def credentials_generate(
     fd = os.open(secrets_out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["voter", "region", "credential"])
+        w.writerow(["voter", "region", "credential", "election"])
+        fingerprint = election_fingerprint(view.election_id)
         for r, items in per_region.items():
             for voter, cred in items:
-                w.writerow([voter, r, cred])
+                w.writerow([voter, r, cred, fingerprint])
     subs = []
     for r, items in per_region.items():
         pubs = [public_credential(view.election_id, c) for _, c in items]
