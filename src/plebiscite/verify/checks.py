@@ -1425,10 +1425,11 @@ class Verifier:
             try:
                 obj = loads(line)
                 cs = Cosignature.from_json(obj)
+                canonical = canonical_bytes(obj)  # raises for a lone surrogate
             except (ValueError, CanonicalError) as exc:
                 problems.append(f"cosignature {n}: {exc}")
                 continue
-            if canonical_bytes(obj) != line:  # record format 17: one spelling per line
+            if canonical != line:  # record format 17: one spelling per line
                 problems.append(f"cosignature {n}: not in canonical form")
                 continue
             if witnesses.get(cs.witness) != cs.key:
