@@ -40,7 +40,7 @@ from plebiscite.election.tally import (
     tally_to_json,
 )
 from plebiscite.record import codec
-from plebiscite.record.canonical import canonical_bytes
+from plebiscite.record.canonical import canonical_bytes, json_equal
 from plebiscite.record.entries import (
     Entry,
     EntrySequence,
@@ -259,11 +259,8 @@ class Organiser:
         if index is None:
             return None
         e = self.entry(index)
-        same = (e.type, e.data, e.signer, e.signature) == (
-            sub.type,
-            sub.data,
-            sub.signer,
-            sub.signature,
+        same = json_equal(
+            [e.type, e.data, e.signer, e.signature], [sub.type, sub.data, sub.signer, sub.signature]
         )
         return index if same else None
 
@@ -447,7 +444,7 @@ class Organiser:
         shares = {
             index_of[e.data["guardian"]]: e.data["shares"]
             for _, e in self.of_type("decryption_share")
-            if e.data["tally_index"] == tally_index
+            if json_equal(e.data["tally_index"], tally_index)
         }
         if len(shares) < self.manifest.quorum:
             raise OrganiserError(

@@ -994,7 +994,7 @@ class Verifier:
                 problems.append(f"entry {i} (open): data must be empty or a booth file digest map")
         for i, e in s.of_type("close"):
             ballots = w.closes.get(i, 0)
-            if e.data != {"ballots": ballots, "size": i}:
+            if not json_equal(e.data, {"ballots": ballots, "size": i}):
                 problems.append(f"close entry: expected ballots={ballots}, size={i}")
         return problems
 
@@ -1141,7 +1141,7 @@ class Verifier:
             if not all(isinstance(c, str) for c in creds):
                 problems.append(f"entry {i}: a credential is not base64 text")
                 continue
-            if d["count"] != len(creds) or creds != sorted(set(creds)):
+            if not json_equal(d["count"], len(creds)) or creds != sorted(set(creds)):
                 problems.append(f"entry {i}: count, order or uniqueness wrong in {r!r}")
             try:
                 for c in creds:
@@ -1264,9 +1264,11 @@ class Verifier:
             for r, qs in acc.items()
         }
         problems = []
-        if set(d) != {"close_index", "counted", "regions"} or d["close_index"] != closes[0][0]:
+        if set(d) != {"close_index", "counted", "regions"} or not json_equal(
+            d["close_index"], closes[0][0]
+        ):
             problems.append("the tally does not name the close entry")
-        if d.get("regions") != expected:
+        if not json_equal(d.get("regions"), expected):
             problems.append("the posted tally differs from the product of the counted ballots")
         s.tally, s.tally_index = acc, ti
         return problems
@@ -1284,7 +1286,9 @@ class Verifier:
         for i, e in s.of_type("decryption_share"):
             d = e.data
             gid = str(d.get("guardian"))
-            if set(d) != {"guardian", "tally_index", "shares"} or d["tally_index"] != s.tally_index:
+            if set(d) != {"guardian", "tally_index", "shares"} or not json_equal(
+                d["tally_index"], s.tally_index
+            ):
                 problems.append(f"entry {i}: malformed or not about the tally")
                 continue
             vk = s.verification_keys.get(gid)
@@ -1339,7 +1343,9 @@ class Verifier:
         if s.tally is None:
             raise CannotRun("no valid tally (V17)")
         d = res[0][1].data
-        if set(d) != {"tally_index", "guardians", "counts"} or d["tally_index"] != s.tally_index:
+        if set(d) != {"tally_index", "guardians", "counts"} or not json_equal(
+            d["tally_index"], s.tally_index
+        ):
             return ["the result is malformed or not about the tally"]
         used = d["guardians"]
         good = getattr(self, "_good_shares", {})
