@@ -89,6 +89,7 @@ def test_forked_board(demo_outcome, tmp_path: Path, run_cli) -> None:
         a,
         "--state",
         tmp_path / "g1.state",
+        "--insecure-plaintext",
         "--out",
         tmp_path / "d.json",
     )
@@ -110,6 +111,7 @@ def test_forked_board(demo_outcome, tmp_path: Path, run_cli) -> None:
         a,
         "--state",
         tmp_path / "g1.state",
+        "--insecure-plaintext",
         "--out",
         tmp_path / "d.json",
     )
@@ -133,6 +135,7 @@ def test_witness_refuses_a_rewritten_history(demo_outcome, tmp_path: Path, run_c
         rec,
         "--key",
         key_file,
+        "--insecure-plaintext",
         "--state",
         tmp_path / "state",
         "--out",
@@ -150,6 +153,7 @@ def test_witness_refuses_a_rewritten_history(demo_outcome, tmp_path: Path, run_c
         rec,
         "--key",
         key_file,
+        "--insecure-plaintext",
         "--state",
         tmp_path / "state",
         "--fraud-proof",

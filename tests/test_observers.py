@@ -65,6 +65,7 @@ def test_accreditation_after_setup_and_results_show_observers(
             rec,
             "--key",
             tmp_path / f"{oid}.key",
+            "--insecure-plaintext",
             "--recognise",
             "--out",
             tmp_path / f"{oid}.json",
