@@ -1,6 +1,6 @@
 """Enrolling the parties of a test referendum: one that is not a demo pins every
 guardian's and the credential authority's key in its referendum file. ``pin`` makes
-those keys (test keys, written unencrypted and saying so) and pins them."""
+those keys and pins them."""
 
 from __future__ import annotations
 
@@ -9,23 +9,25 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from plebiscite.election.keys import seed_of, write_secret_json
+from plebiscite.election.keys import Passphrase, seed_of, write_secret_json
 from plebiscite.record.entries import key_to_b64
 
 
-def new_key(path: Path, kind: str) -> str:
-    """A new Ed25519 signing key in ``path`` (as 'guardian identity' and 'credentials
-    keygen' write them, unencrypted); returns its public key."""
+def new_key(path: Path, kind: str, passphrase: str) -> str:
+    """A new Ed25519 signing key in ``path``, sealed under ``passphrase`` (as 'guardian
+    identity' and 'credentials keygen' write them); returns its public key."""
     key = Ed25519PrivateKey.generate()
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_secret_json(path, {"kind": kind, "signing_key": seed_of(key)}, plaintext="test key")
+    data = {"kind": kind, "signing_key": seed_of(key)}
+    write_secret_json(path, data, Passphrase.given(passphrase))
     return key_to_b64(key)
 
 
-def pin(raw: dict[str, Any], folder: Path) -> dict[str, Path]:
-    """Pin new keys into ``raw`` (changed in place; guardians.members added when absent)
-    for every guardian and the credential authority; returns the key files by guardian
-    id, and the authority's under ``"authority"``."""
+def pin(raw: dict[str, Any], folder: Path, passphrase: str) -> dict[str, Path]:
+    """Pin new keys (sealed under ``passphrase``) into ``raw`` (changed in place;
+    guardians.members added when absent) for every guardian and the credential
+    authority; returns the key files by guardian id, and the authority's under
+    ``"authority"``."""
     g = raw["guardians"]
     members = g.get("members") or [
         {"id": f"guardian-{i}", "name": f"Guardian {i}"} for i in range(1, g["count"] + 1)
@@ -34,12 +36,14 @@ def pin(raw: dict[str, Any], folder: Path) -> dict[str, Path]:
     pinned = []
     for mm in members:
         files[mm["id"]] = folder / f"{mm['id']}.key"
-        pub = new_key(files[mm["id"]], "plebiscite guardian signing key")
+        pub = new_key(files[mm["id"]], "plebiscite guardian signing key", passphrase)
         pinned.append({**mm, "public_key": pub})
     g["members"] = pinned
     files["authority"] = folder / "authority.key"
     raw["credential_authority"] = {
         "name": "Test credential authority",
-        "public_key": new_key(files["authority"], "plebiscite credential authority key"),
+        "public_key": new_key(
+            files["authority"], "plebiscite credential authority key", passphrase
+        ),
     }
     return files

@@ -73,7 +73,7 @@ class Observed:
         self.record = base / "record"
 
     def key(self, oid: str) -> Ed25519PrivateKey:
-        return load_observer_key(self.keyfiles[oid])
+        return load_observer_key(self.keyfiles[oid], allow_plaintext=True)
 
 
 @pytest.fixture(scope="module")
@@ -292,7 +292,9 @@ def test_an_accredited_observer_can_attest(tmp_path: Path, observed: Observed) -
     )  # fmt: skip
     out.organiser.publish(tmp_path / "record")
     out.organiser.close_store()
-    doc, code = make_attestation(tmp_path / "record", load_observer_key(late), "late", True, None)
+    doc, code = make_attestation(
+        tmp_path / "record", load_observer_key(late, allow_plaintext=True), "late", True, None
+    )
     assert code == 0
     assert check_attestation(doc, tmp_path / "record") == []
     # The record as it was before the accreditation knows neither the observer nor the
@@ -392,7 +394,12 @@ def _app() -> typer.Typer:
 
 
 def _run(*args: object) -> tuple[int, str, str]:
-    result = CliRunner().invoke(_app(), [str(a) for a in args])
+    """The CLI in-process; the observers' keys here are unencrypted test keys, so
+    'observe attest' is given --insecure-plaintext."""
+    argv = [str(a) for a in args]
+    if argv[:2] == ["observe", "attest"]:
+        argv.append("--insecure-plaintext")
+    result = CliRunner().invoke(_app(), argv)
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result.exit_code, result.stdout, result.stderr
@@ -431,7 +438,17 @@ def test_cli_attest_needs_exactly_one_statement(
 ) -> None:
     out = tmp_path / "att.json"
     key = observed.keyfiles["osce"]
-    code, _, err = _run("observe", "attest", observed.record, "--key", key, *flags, "--out", out)
+    code, _, err = _run(
+        "observe",
+        "attest",
+        "--insecure-plaintext",
+        observed.record,
+        "--key",
+        key,
+        *flags,
+        "--out",
+        out,
+    )
     assert code == 2 and "exactly one of --recognise and --no-recognise" in err
     assert not out.exists()
 
@@ -443,7 +460,17 @@ def test_cli_attest_failed_and_unusable(observed: Observed, rec: Path, tmp_path:
     (rec / "entries.jsonl").write_bytes(data.replace(b'"guardian-1"', b'"guardian-9"', 1))
     out = tmp_path / "failed.json"
     code, _, err = _run(
-        "observe", "attest", rec, "--key", key, "--no-recognise", "--out", out, "--id", "osce"
+        "observe",
+        "attest",
+        "--insecure-plaintext",
+        rec,
+        "--key",
+        key,
+        "--no-recognise",
+        "--out",
+        out,
+        "--id",
+        "osce",
     )
     assert code == 1 and "verification failed" in err
     assert json.loads(out.read_text())["verdict"] == "failed"
@@ -464,7 +491,15 @@ def test_cli_bad_input_exits_2(observed: Observed, tmp_path: Path) -> None:
     stranger = tmp_path / "stranger.key"
     new_observer_key(stranger)
     code, _, err = _run(
-        "observe", "attest", observed.record, "--key", stranger, "--recognise", "--out", out
+        "observe",
+        "attest",
+        "--insecure-plaintext",
+        observed.record,
+        "--key",
+        stranger,
+        "--recognise",
+        "--out",
+        out,
     )
     assert code == 2 and "--id" in err
     code, _, err = _run(

@@ -708,3 +708,43 @@ def test_malformed_data_is_reported_not_raised(
     report = verify(record_copy)  # must not raise
     assert report.status_of(check) == "failed", details(report)
     assert report.to_json()["verdict"] == "failed"
+
+
+# --- a signed value replaced by its bool twin ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_outcome(tmp_path_factory: pytest.TempPathFactory) -> DemoOutcome:
+    """A demo with one voter per region, so that a list can hold a single credential."""
+    from plebiscite.election.demo import run_demo
+
+    base = tmp_path_factory.mktemp("small-demo")
+    out = run_demo(base / "data", base / "record", voters=1, seed=1)
+    out.organiser.close_store()
+    return out
+
+
+def test_credential_count_true_for_one_fails_v10(
+    small_outcome: DemoOutcome, tmp_path: Path
+) -> None:
+    """``"count": true`` for a list of one credential, re-signed by the authority: Python's
+    ``True == 1`` let it pass; V10 compares as JSON does."""
+    import shutil
+
+    record = tmp_path / "record"
+    shutil.copytree(small_outcome.record, record)
+    entries = tl.load_entries(record)
+    i = tl.indices_of(entries, "credential_list")[0]
+    d = copy.deepcopy(entries[i].data)
+    unused = set(tl.unused_credentials(small_outcome, entries, d["region"]))
+    d["credentials"] = [c for c in d["credentials"] if c not in unused]
+    assert len(d["credentials"]) == 1
+    eid = tl.election_id(small_outcome)
+    failed: list[set[str]] = []  # not a dict keyed by count: there too True == 1
+    for count in (1, True):
+        changed = list(entries)
+        changed[i] = tl.resign(entries[i], tl.authority_key(small_outcome), eid,
+                               {**d, "count": count})  # fmt: skip
+        tl.save(record, changed, tl.board_key(small_outcome), tl.witness_keys(small_outcome))
+        failed.append(failed_ids(verify(record)))
+    assert failed == [set(), {"V10"}]  # the honest one-credential list verifies

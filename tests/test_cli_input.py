@@ -93,3 +93,122 @@ def test_demo_command_end_to_end(tmp_path: Path, run_cli) -> None:
     assert "verified" in out and "Orkney" in out
     code, _, err = run_cli("demo", "--record", rec, "--voters", "3")
     assert code == 2 and "--force" in err
+
+
+# --- a voter's secrets: never needed on the command line ------------------------------------
+
+
+def _invoke(*args: object, env: dict[str, str] | None = None, stdin: str | None = None):
+    from typer.testing import CliRunner
+
+    from plebiscite.cli import app
+
+    base = {"PLEBISCITE_CODE": None, "PLEBISCITE_CREDENTIAL": None}
+    result = CliRunner().invoke(app, [str(a) for a in args], env={**base, **(env or {})},
+                                input=stdin)  # fmt: skip
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+WARNING = (
+    "warning: --credential on the command line is visible to other users (ps, shell "
+    "history); use --credential-file or PLEBISCITE_CREDENTIAL"
+)
+
+
+def test_ballot_takes_the_credential_from_a_file_stdin_the_environment(
+    demo_outcome, tmp_path: Path
+) -> None:
+    cred = next(iter(demo_outcome.credentials.values()))[0]
+    region = next(iter(demo_outcome.credentials))
+    m = demo_outcome.organiser.manifest
+    answers = ",".join(f"{q.id}={q.options[0]}" for q in m.region_questions(region))
+    ballot = ["ballot", "--record", demo_outcome.record, "--answers", answers, "--out"]
+    f = tmp_path / "cred.txt"
+    f.write_text(cred + "\r\n")
+    for extra, env, stdin in (
+        (["--credential-file", f], None, None),
+        (["--credential-file", f, "--credential", "WRONG"], {"PLEBISCITE_CREDENTIAL": "x"}, None),
+        (["--credential-file", "-"], None, cred + "\n"),
+        ([], {"PLEBISCITE_CREDENTIAL": cred}, None),
+    ):
+        out = tmp_path / "b.json"
+        out.unlink(missing_ok=True)
+        code, _, err = _invoke(*ballot, out, *extra, env=env, stdin=stdin)
+        assert code == 0 and out.exists(), (extra, err)
+        assert "warning" not in err and cred not in err
+    # The old option still works, with a warning; the exit status is unchanged.
+    code, _, err = _invoke(*ballot, tmp_path / "b.json", "--credential", cred,
+                           env={"PLEBISCITE_CREDENTIAL": "ignored"})  # fmt: skip
+    assert code == 0 and WARNING in err, err
+    # Nothing to be had, standard input not a terminal: no wait, one line, exit 2.
+    code, out, err = _invoke(*ballot, tmp_path / "b.json")
+    assert code == 2 and out == "" and "no voting credential" in err
+    assert "--credential-file" in err and "PLEBISCITE_CREDENTIAL" in err
+    _one_line(err)
+    (tmp_path / "empty").write_text("\n")
+    (tmp_path / "two").write_text(cred + "\n" + cred + "\n")
+    (tmp_path / "bin").write_bytes(b"\xff\xfe")
+    for bad, needle in (
+        (tmp_path / "empty", "empty"),
+        (tmp_path / "two", "more than one line"),
+        (tmp_path / "bin", "not UTF-8"),
+        (tmp_path / "none", "No such file"),
+        (tmp_path, "directory"),
+    ):
+        code, _, err = _invoke(*ballot, tmp_path / "b.json", "--credential-file", bad)
+        assert code == 2 and needle in err and str(bad) in err, err
+        _one_line(err)
+    code, _, err = _invoke(*ballot, tmp_path / "b.json", env={"PLEBISCITE_CREDENTIAL": ""})
+    assert code == 2 and "set but empty" in err
+    code, _, err = _invoke(*ballot, tmp_path / "b.json", env={"PLEBISCITE_CREDENTIAL": "abc"})
+    assert code == 2 and "not well formed" in err and "abc" not in err
+
+
+def test_prompt_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import typer
+
+    from plebiscite import cli_secrets
+    from plebiscite.cli_secrets import CODE, voter_secret
+
+    asked: list[str] = []
+
+    def prompt(text: str) -> str:
+        asked.append(text)
+        return "typed"
+
+    assert voter_secret(CODE, None, None, env={}, interactive=True, prompt=prompt) == "typed"
+    assert asked == ["sign-in code: "]
+    with pytest.raises(typer.Exit):
+        voter_secret(CODE, None, None, env={}, interactive=False, prompt=prompt)
+    assert len(asked) == 1
+    monkeypatch.setattr(cli_secrets, "_stdin_is_a_terminal", lambda: True)
+    monkeypatch.setattr("getpass.getpass", prompt)
+    assert voter_secret(CODE, None, None, env={}) == "typed"
+    assert voter_secret(CODE, None, None, env={"PLEBISCITE_CODE": "env"}) == "env"
+
+
+def test_vote_and_dispute_secrets_without_a_server(demo_outcome, tmp_path: Path) -> None:
+    vote = ["vote", "--server", "http://127.0.0.1:9", "--answers", "q1=yes"]
+    code, _, err = _invoke(*vote)
+    assert code == 2 and "no sign-in code" in err and "--code-file" in err
+    _one_line(err)
+    code, _, err = _invoke(*vote, "--code-file", "-", "--credential-file", "-", stdin="a\nb\n")
+    assert code == 2 and "standard input" in err
+    code, _, err = _invoke(*vote, env={"PLEBISCITE_CODE": "c"})
+    assert code == 2 and "no voting credential" in err
+    _one_line(err)
+    code, _, err = _invoke(*vote, "--code", "c", "--credential", "x")
+    assert "warning: --code on the command line is visible" in err and WARNING in err
+    assert code == 2 and "not well formed" in err  # the status is the error's, unchanged
+    cred = next(iter(demo_outcome.credentials.values()))[0]
+    out = tmp_path / "d.json"
+    dispute = ["dispute", "--record", demo_outcome.record, "--out", out, "--evidence", "x"]
+    code, _, err = _invoke(*dispute, env={"PLEBISCITE_CREDENTIAL": cred})
+    assert code == 0 and out.exists() and "warning" not in err, err
+    code, _, err = _invoke(*dispute)
+    assert code == 2 and "no voting credential" in err and "--key" in err
+    _one_line(err)
+    code, _, err = _invoke(*dispute, "--credential-file", "-", "--key", tmp_path / "k")
+    assert code == 2 and "exactly one of" in err

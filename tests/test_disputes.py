@@ -15,25 +15,28 @@ from plebiscite.verify.reader import read_record
 def test_disputes_end_to_end(live_server, run_cli, tmp_path: Path) -> None:
     s = live_server
     v = next(x for x in s.voters if x["region"] == "shetland")
+    (tmp_path / "code").write_text(v["code"] + "\n")
+    (tmp_path / "cred").write_text(v["credential"] + "\n")
     code, out, err = run_cli(
         "vote",
         "--server",
         s.url,
-        "--code",
-        v["code"],
-        "--credential",
-        v["credential"],
+        "--code-file",
+        tmp_path / "code",
+        "--credential-file",
+        tmp_path / "cred",
         "--answers",
         "status=yes,capital=lerwick",
     )
     assert code == 0, err
+    assert "warning" not in err
     (tmp_path / "receipt.json").write_text(out)
     code, out, err = run_cli(
         "dispute",
         "--server",
         s.url,
-        "--credential",
-        v["credential"],
+        "--credential-file",
+        tmp_path / "cred",
         "--receipt",
         tmp_path / "receipt.json",
         "--evidence",

@@ -68,8 +68,8 @@ def test_status_says_which_files_are_sealed(tmp_path: Path) -> None:
 
 def test_reseal_changes_the_passphrase_and_seals_plaintext(tmp_path: Path) -> None:
     ca, gid = make_keys(tmp_path)
-    before_ca = read_secret_json(ca, Passphrase.given(OLD))
-    before_gid = read_secret_json(gid)
+    before_ca = read_secret_json(ca, Passphrase.given(OLD), allow_plaintext=False)
+    before_gid = read_secret_json(gid, allow_plaintext=True)
     old, new = pfile(tmp_path, "old.pass", OLD), pfile(tmp_path, "new.pass", NEW)
     code, out, err = cli(
         "keys",
@@ -87,11 +87,11 @@ def test_reseal_changes_the_passphrase_and_seals_plaintext(tmp_path: Path) -> No
         {"file": str(ca), "was": "sealed", "now": "sealed"},
         {"file": str(gid), "was": "plaintext", "now": "sealed"},
     ]
-    assert read_secret_json(ca, Passphrase.given(NEW)) == before_ca
-    after_gid = read_secret_json(gid, Passphrase.given(NEW))
+    assert read_secret_json(ca, Passphrase.given(NEW), allow_plaintext=False) == before_ca
+    after_gid = read_secret_json(gid, Passphrase.given(NEW), allow_plaintext=False)
     assert after_gid == {k: v for k, v in before_gid.items() if k != "unencrypted"}
     try:
-        read_secret_json(ca, Passphrase.given(OLD))
+        read_secret_json(ca, Passphrase.given(OLD), allow_plaintext=False)
         raise AssertionError("the old passphrase still opens the file")
     except WrongPassphrase:
         pass
@@ -113,7 +113,7 @@ def test_reseal_from_the_environment(tmp_path: Path) -> None:
     )
     assert code == 0, err
     assert f"{ca}: resealed under the new passphrase" in err
-    assert read_secret_json(ca, Passphrase.given(NEW))
+    assert read_secret_json(ca, Passphrase.given(NEW), allow_plaintext=False)
 
 
 def test_reseal_refusals_change_nothing(tmp_path: Path) -> None:

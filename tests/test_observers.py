@@ -65,6 +65,7 @@ def test_accreditation_after_setup_and_results_show_observers(
             rec,
             "--key",
             tmp_path / f"{oid}.key",
+            "--insecure-plaintext",
             "--recognise",
             "--out",
             tmp_path / f"{oid}.json",
@@ -81,11 +82,12 @@ def test_accreditation_after_setup_and_results_show_observers(
 
 
 def test_organiser_accredit_command(tmp_path: Path, run_cli) -> None:
+    from conftest import TEST_PASSPHRASE
     from enrol import pin
 
     f = tmp_path / "m.json"
     raw = builtin_manifest()
-    pin(raw, tmp_path / "keys")
+    pin(raw, tmp_path / "keys", TEST_PASSPHRASE)
     f.write_text(json.dumps(raw))
     assert run_cli("organiser", "init", "--manifest", f, "--data", tmp_path / "d")[0] == 0
     code, pub, _ = run_cli("observe", "keygen", "--out", tmp_path / "o.key")

@@ -26,7 +26,13 @@ from hypothesis import strategies as st
 from plebiscite.crypto.group import Group, get_group
 from plebiscite.election.demo import run_demo
 from plebiscite.record.canonical import CanonicalError, canonical_bytes, loads
-from plebiscite.record.entries import Entry, EntryError, parse_entry
+from plebiscite.record.entries import (
+    Entry,
+    EntryError,
+    election_fingerprint,
+    parse_election_anchor,
+    parse_entry,
+)
 from plebiscite.record.manifest import Manifest, ManifestError, parse_manifest
 from plebiscite.record.protocol import parse_ballot
 from plebiscite.verify.ballots import BallotContext, check_ballot, check_challenged
@@ -298,3 +304,171 @@ def test_entry_with_unhashable_type_is_an_entry_error(sample: Sample) -> None:
         entries[1] = canonical_bytes(obj)
         report = verify_record(RawRecord(sample.raw.path, entries, sample.raw.checkpoints, []), 1)
         assert "V01" in {c.id for c in report.failed}
+
+
+# --- the election fingerprint --------------------------------------------------------------
+
+
+def test_election_fingerprint_and_anchor() -> None:
+    eid = "3f2a9c1b" + "0123456789abcdef" * 3 + "deadbeef"
+    fp = election_fingerprint(eid)
+    assert fp == "3f2a 9c1b 0123 4567 89ab cdef 0123 4567"
+    assert election_fingerprint(eid.upper()) == fp
+    assert parse_election_anchor(fp) == eid[:32]
+    assert parse_election_anchor(f"  {fp.upper().replace(' ', '-')}\n") == eid[:32]
+    assert parse_election_anchor(eid.upper()) == eid
+    for bad in ("", eid[:31], eid[:33], eid + "0", "g" * 32, "3f2a_9c1b" + "0" * 24, "٣" * 32):
+        with pytest.raises(EntryError):
+            parse_election_anchor(bad)
+    for bad in ("", "abc", "z" * 64):
+        with pytest.raises(EntryError):
+            election_fingerprint(bad)
+
+
+@fuzz_settings(200)
+@given(eid=st.binary(min_size=32, max_size=32).map(bytes.hex), sep=st.sampled_from(" -"))
+def test_election_fingerprint_round_trips(eid: str, sep: str) -> None:
+    fp = election_fingerprint(eid)
+    assert len(fp) == 39 and fp.count(" ") == 7
+    assert parse_election_anchor(fp.replace(" ", sep)) == eid[:32]
+    assert parse_election_anchor(eid) == eid
+
+
+@fuzz_settings(200)
+@given(text=st.text(max_size=80))
+def test_election_anchor_arbitrary_text(text: str) -> None:
+    got = only((EntryError,), lambda: parse_election_anchor(text))
+    assert got is None or (len(got) in (32, 64) and set(got) <= set("0123456789abcdef"))
+
+
+# --- hostile values inside real record lines ------------------------------------------------
+
+# Raw JSON text planted in place of one value of a line: numbers too large or not finite,
+# nesting past the recursion limit, invalid UTF-8 and lone surrogates, duplicate keys, and
+# values of the wrong type (a bool for an int, an int for a string, a float anywhere).
+HOSTILE: list[bytes] = [
+    b"9" * 5000,
+    b"-" + b"9" * 5000,
+    str(2**53).encode(),
+    str(-(2**64)).encode(),
+    b"1e999",
+    b"-1E400",
+    b"1e-400",
+    b"NaN",
+    b"Infinity",
+    b"-Infinity",
+    b"0.5",
+    b"1.0",
+    b"-0",
+    b"[" * 3000 + b"]" * 3000,
+    b'{"a":' * 3000 + b"1" + b"}" * 3000,
+    b"true",
+    b"false",
+    b"null",
+    b"0",
+    b"1",
+    b"-1",
+    b'""',
+    b"{}",
+    b"[]",
+    b'{"a":1,"a":2}',
+    b'"\\ud800"',
+    b'"x\\udfff"',
+    b'"\xff\xfe"',
+    b'"\xed\xa0\x80"',
+    b'"\xc3"',
+    b'"x"',
+    b"[1,true,0.5]",
+]
+_SENTINEL = "\x00hostile\x00"
+_SENTINEL_TEXT = json.dumps(_SENTINEL).encode()
+
+
+def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place in a JSON value (the containers too, so whole subtrees are replaced)."""
+    out = [path] if path else []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out += _paths(v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            out += _paths(v, (*path, i))
+    return out
+
+
+def _plant(line: bytes, data: st.DataObject) -> bytes:
+    """``line`` with one value, anywhere in it, replaced by a hostile text."""
+    obj = loads(line)
+    path = data.draw(st.sampled_from(_paths(obj)))
+    target = obj
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = _SENTINEL
+    return canonical_bytes(obj).replace(_SENTINEL_TEXT, data.draw(st.sampled_from(HOSTILE)))
+
+
+@fuzz_settings(100)
+@given(data=st.data())
+@example(data=None)  # replaced below by the 5,000-digit integer in an entry
+def test_hostile_values_in_record_lines_are_reported(sample: Sample, data: Any) -> None:
+    """A hostile value in any line of a real record (an entry, a checkpoint or a
+    cosignature): the verifier raises nothing and reports that line (V01 for an entry
+    that is not well-formed, else V05 or the check of its content naming it; V02 for a
+    checkpoint; V22 for a cosignature)."""
+    files = {
+        "entries": list(sample.raw.entries),
+        "checkpoints": list(sample.raw.checkpoints),
+        "cosignatures": list(sample.raw.cosignatures),
+    }
+    if data is None:
+        which, i = "entries", 1
+        planted = files[which][i].replace(b'"index":1', b'"index":' + b"9" * 5000, 1)
+    else:
+        which = data.draw(st.sampled_from(sorted(files)))
+        i = data.draw(st.integers(0, len(files[which]) - 1))
+        planted = _plant(files[which][i], data)
+    if planted == files[which][i]:
+        return
+    files[which][i] = planted
+    raw = RawRecord(sample.raw.path, files["entries"], files["checkpoints"], files["cosignatures"])
+    report = verify_record(raw, workers=1)
+    failed = {c.id: " ".join(c.details) for c in report.failed}
+    if which == "entries":
+        malformed = only((EntryError,), lambda: parse_entry(planted)) is None
+        if malformed:
+            assert "V01" in failed, failed
+        else:  # well-formed but changed: its signature, or the check of its content
+            assert {"V01", "V05"} & set(failed) or any(
+                f"entry {i}" in d for d in failed.values()
+            ), failed
+    elif which == "checkpoints":
+        assert f"checkpoint {i}" in failed.get("V02", ""), failed
+    else:
+        assert f"cosignature {i}" in failed.get("V22", ""), failed
+
+
+def test_a_5000_digit_integer_fails_v01_on_the_command_line(
+    record_copy: Path, run_cli: Any
+) -> None:
+    """The integer once crashed 'verify' (exit 70, Python's int-string limit)."""
+    path = record_copy / ENTRIES
+    lines = path.read_bytes().split(b"\n")
+    assert b'"index":1' in lines[1]
+    lines[1] = lines[1].replace(b'"index":1', b'"index":' + b"9" * 5000, 1)
+    path.write_bytes(b"\n".join(lines))
+    code, out, err = run_cli("verify", record_copy, "--workers", "1", "--json")
+    assert code == 1, err
+    report = json.loads(out)
+    v01 = next(c for c in report["checks"] if c["id"] == "V01")
+    assert v01["status"] == "failed" and "integer too large" in json.dumps(v01)
+    assert "Traceback" not in err and "internal error" not in err
+
+
+def test_canonical_integers_are_bounded() -> None:
+    assert loads(str(2**53 - 1).encode()) == 2**53 - 1
+    assert loads(b"-9007199254740991") == -(2**53 - 1)
+    for bad in (str(2**53).encode(), b"9" * 5000, b"-" + b"9" * 17, b"1e999", b"[-1E400]"):
+        with pytest.raises(CanonicalError):
+            loads(bad)
+    with pytest.raises(CanonicalError):
+        canonical_bytes({"n": 2**53})

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import TEST_PASSPHRASE
 from enrol import pin
 
 
@@ -30,7 +31,7 @@ def _manifest(tmp: Path) -> Path:
         "closes": (now + timedelta(hours=1)).isoformat().replace("+00:00", "Z"),
         "guardians": {"count": 3, "quorum": 2},
     }
-    pin(m, tmp / "keys")
+    pin(m, tmp / "keys", TEST_PASSPHRASE)
     p = tmp / "referendum.json"
     p.write_text(json.dumps(m))
     return p
@@ -98,7 +99,13 @@ def test_separate_roles_end_to_end(run_cli, tmp_path: Path) -> None:
     ok("organiser", "accept", "--data", data, tmp_path / "lists.json")
     ok("organiser", "open", "--data", data)
     publish()
-    creds = {r["voter"]: r["credential"] for r in csv.DictReader((tmp_path / "secrets.csv").open())}
+    rows = list(csv.DictReader((tmp_path / "secrets.csv").open()))
+    assert list(rows[0]) == ["voter", "region", "credential", "election"]
+    eid = json.loads((rec / "entries.jsonl").read_text().splitlines()[0])
+    from plebiscite.record.entries import election_fingerprint, election_id_of
+
+    assert {r["election"] for r in rows} == {election_fingerprint(election_id_of(eid["data"]))}
+    creds = {r["voter"]: r["credential"] for r in rows}
     votes = {"ann": "q1=yes,q2=a;c", "bob": "q1=blank,q2=", "cat": "q1=no", "dan": "q1=yes"}
     for voter, answers in votes.items():
         b = tmp_path / f"{voter}.json"
@@ -228,7 +235,9 @@ def test_pinned_keys_are_enforced(run_cli, tmp_path: Path, role_passphrase: str)
     from plebiscite.record.entries import sign
 
     view = load_board(rec)
-    g2id = read_secret_json(tmp_path / "g2.id", Passphrase.given(role_passphrase))
+    g2id = read_secret_json(
+        tmp_path / "g2.id", Passphrase.given(role_passphrase), allow_plaintext=False
+    )
     g2key = key_from_seed(g2id["signing_key"])
     fake = Guardian.create(view.election_id, view.group.name, "g1", 1, 2, g2key)
     sub = sign("guardian_key", fake.key_data(), view.election_id, g2key)
@@ -274,7 +283,9 @@ def test_pinned_keys_are_enforced(run_cli, tmp_path: Path, role_passphrase: str)
     from plebiscite.election.credentials import public_credential as pubcred
 
     g1key = key_from_seed(
-        read_secret_json(tmp_path / "g1.id", Passphrase.given(role_passphrase))["signing_key"]
+        read_secret_json(
+            tmp_path / "g1.id", Passphrase.given(role_passphrase), allow_plaintext=False
+        )["signing_key"]
     )
     lists = [
         sign(

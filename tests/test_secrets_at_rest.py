@@ -19,12 +19,14 @@ import pytest
 from typer.testing import CliRunner
 
 from plebiscite.cli import app
+from plebiscite.election.demo import DemoOutcome
 from plebiscite.election.keys import (
     KDF_COSTS,
     NO_PASSPHRASE,
     InsecureSecretFile,
     NoPassphrase,
     Passphrase,
+    PlaintextRefused,
     SecretFileError,
     WrongPassphrase,
     kdf_cost,
@@ -84,7 +86,7 @@ def _manifest(tmp: Path) -> Path:
 
     m = demo_manifest(builtin_manifest())
     if not (tmp / "keys").exists():
-        pin(m, tmp / "keys")
+        pin(m, tmp / "keys", PASS)
     else:  # the parties' keys were made by an earlier call in this folder
         m = json.loads((tmp / "referendum.json").read_text())
     p = tmp / "referendum.json"
@@ -117,11 +119,11 @@ def test_round_trip_and_format(tmp_path: Path) -> None:
     assert on_disk["kdf"]["name"] == "scrypt" and on_disk["cipher"]["name"] == "aes-256-gcm"
     assert {"n", "r", "p", "salt"} <= set(on_disk["kdf"])
     assert secret_file_is_sealed(path)
-    assert read_secret_json(path, Passphrase.given(PASS)) == data
+    assert read_secret_json(path, Passphrase.given(PASS), allow_plaintext=False) == data
     with pytest.raises(WrongPassphrase):
-        read_secret_json(path, Passphrase.given(OTHER))
+        read_secret_json(path, Passphrase.given(OTHER), allow_plaintext=False)
     with pytest.raises(NoPassphrase):
-        read_secret_json(path, None)
+        read_secret_json(path, None, allow_plaintext=False)
     # Each write draws a fresh salt and nonce.
     write_secret_json(path, data, Passphrase.given(PASS))
     again = json.loads(path.read_text())
@@ -143,12 +145,12 @@ def test_header_is_authenticated(tmp_path: Path) -> None:
     for changed in changes:
         path.write_text(json.dumps(changed))
         with pytest.raises(WrongPassphrase):
-            read_secret_json(path, Passphrase.given(PASS))
+            read_secret_json(path, Passphrase.given(PASS), allow_plaintext=False)
     # Parameters that would cost gigabytes or hours are refused before deriving.
     for kdf in ({"n": 2**30}, {"n": 3 * 2**12}, {"r": 10**6}, {"salt": "!!"}):
         path.write_text(json.dumps({**good, "kdf": {**good["kdf"], **kdf}}))
         with pytest.raises(SecretFileError, match="not a sealed secret file"):
-            read_secret_json(path, Passphrase.given(PASS))
+            read_secret_json(path, Passphrase.given(PASS), allow_plaintext=False)
 
 
 def test_default_cost_is_strong(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -196,7 +198,7 @@ def test_permissive_mode_is_refused(tmp_path: Path) -> None:
     assert code == 0, err
     (tmp_path / "ca.key").chmod(0o644)
     with pytest.raises(InsecureSecretFile, match="chmod 600"):
-        read_secret_json(tmp_path / "ca.key", Passphrase.given(PASS))
+        read_secret_json(tmp_path / "ca.key", Passphrase.given(PASS), allow_plaintext=False)
     code, _, err = _cli(
         "organiser", "init", "--manifest", _manifest(tmp_path), "--data", tmp_path / "d"
     )
@@ -209,7 +211,7 @@ def test_permissive_mode_is_refused(tmp_path: Path) -> None:
     assert code == 0, err
     (tmp_path / "g.id").chmod(0o604)
     with pytest.raises(InsecureSecretFile):
-        read_secret_json(tmp_path / "g.id")
+        read_secret_json(tmp_path / "g.id", allow_plaintext=True)
     pf = _passphrase_file(tmp_path / "pass", PASS, 0o644)
     code, _, err = _cli(
         "credentials", "keygen", "--out", tmp_path / "ca2.key", "--passphrase-file", pf
@@ -229,7 +231,7 @@ def test_keys_on_disk_hold_no_seed(tmp_path: Path) -> None:
     assert code == 0, err
     for path, printed in ((tmp_path / "ca.key", pub), (tmp_path / "g.id", gpub)):
         text = path.read_text()
-        d = read_secret_json(path, Passphrase.given(PASS))
+        d = read_secret_json(path, Passphrase.given(PASS), allow_plaintext=False)
         assert key_to_b64(key_from_seed(d["signing_key"])) == printed.strip()
         leaks = [f for f in _forms(d["signing_key"]) if f in text]
         assert not leaks and "signing_key" not in text and PASS not in text
@@ -342,7 +344,9 @@ def test_prompt_on_a_terminal(tmp_path: Path) -> None:
             proc.wait()
         os.close(master)
     assert proc.returncode == 0, seen + err
-    assert read_secret_json(tmp_path / "ca.key", Passphrase.given(PASS))["signing_key"]
+    assert read_secret_json(tmp_path / "ca.key", Passphrase.given(PASS), allow_plaintext=False)[
+        "signing_key"
+    ]
     assert PASS.encode() not in out + seen + err
 
 
@@ -363,6 +367,11 @@ def test_guardian_ceremony_with_sealed_states(tmp_path: Path) -> None:
     ok("organiser", "publish", "--data", data, "--record", rec)
     gids = ["guardian-1", "guardian-2", "guardian-3"]
     pfs = {g: _passphrase_file(tmp_path / f"{g}.pass", f"{g}'s {PASS}") for g in gids}
+    for g in gids:  # each guardian's key under its own passphrase
+        key = tmp_path / "keys" / f"{g}.key"
+        d = read_secret_json(key, Passphrase.given(PASS), allow_plaintext=False)
+        key.unlink()
+        write_secret_json(key, d, Passphrase(pfs[g]))
     for step in ("keygen", "shares", "ready"):
         subs = []
         for gid in gids:
@@ -389,7 +398,7 @@ def test_guardian_ceremony_with_sealed_states(tmp_path: Path) -> None:
         ok("organiser", "accept", "--data", data, *subs)
         ok("organiser", "publish", "--data", data, "--record", rec)
     state = tmp_path / "guardian-1.state"
-    d = read_secret_json(state, Passphrase(pfs["guardian-1"]))
+    d = read_secret_json(state, Passphrase(pfs["guardian-1"]), allow_plaintext=False)
     assert d["share"] is not None and d["kind"] == "plebiscite guardian secret state"
     text = state.read_text()
     secrets = [d["signing_key"], d["encryption_key"], d["share"], *d["coefficients"]]
@@ -569,3 +578,108 @@ def test_observer_key_sealed_with_the_passphrase(tmp_path: Path) -> None:
         "observe", "keygen", "--out", tmp_path / "e.key", "--passphrase-file", pw, passphrase=None
     )
     assert code == 0 and secret_file_is_sealed(tmp_path / "e.key"), err
+
+
+# --- a sealed file replaced by a plaintext one ---------------------------------------------
+
+
+def _plain(path: Path, data: dict[str, Any]) -> Path:
+    """Replace ``path`` by an unencrypted secret file (mode 0600) holding ``data``."""
+    path.unlink(missing_ok=True)
+    write_secret_json(path, data, plaintext="swapped in")
+    return path
+
+
+def test_plaintext_is_read_only_when_allowed(tmp_path: Path) -> None:
+    path = _plain(tmp_path / "k.json", {"kind": "x", "signing_key": "AA=="})
+    with pytest.raises(PlaintextRefused) as info:
+        read_secret_json(path, Passphrase.given(PASS), allow_plaintext=False)
+    assert str(path) in str(info.value) and "--insecure-plaintext" in str(info.value)
+    assert read_secret_json(path, None, allow_plaintext=True)["kind"] == "x"
+
+
+def test_board_key_swapped_for_plaintext_is_refused(tmp_path: Path) -> None:
+    """An organiser's sealed board key replaced by a plain one (same fields, another
+    key) is refused by every organiser command, unless --insecure-plaintext."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from plebiscite.election.keys import seed_of
+
+    data = tmp_path / "d"
+    code, _, err = _cli("organiser", "init", "--manifest", _manifest(tmp_path), "--data", data)
+    assert code == 0, err
+    key = data / "board-key.json"
+    sealed = read_secret_json(key, Passphrase.given(PASS), allow_plaintext=False)
+    _plain(key, {**sealed, "signing_key": seed_of(Ed25519PrivateKey.generate())})
+    for cmd in ("status", "context", "open", "close", "tally", "result"):
+        code, _, err = _cli("organiser", cmd, "--data", data)
+        _one_line_error(code, err, str(key), "--insecure-plaintext", "not sealed")
+    # Allowed, the swapped key still does not open this board: one line, no traceback.
+    code, _, err = _cli("organiser", "status", "--data", data, "--insecure-plaintext")
+    _one_line_error(code, err, "another signing key")
+    _plain(key, sealed)  # the same key, merely unsealed: usable with the flag only
+    code, _, err = _cli("organiser", "status", "--data", data)
+    _one_line_error(code, err, str(key), "--insecure-plaintext")
+    code, out, err = _cli("organiser", "status", "--data", data, "--insecure-plaintext")
+    assert code == 0 and "election" in out, err
+
+
+def test_role_keys_swapped_for_plaintext_are_refused(
+    demo_outcome: DemoOutcome, tmp_path: Path
+) -> None:
+    """The credential authority's key, a guardian's state and an observer's key: a
+    plaintext file is refused (one line naming it and the flag, exit 2)."""
+    from plebiscite.observe.keys import new_observer_key
+
+    record = demo_outcome.record
+    ca = _plain(tmp_path / "ca.key", {"kind": "ca", "signing_key": "A" * 43 + "="})
+    roll = tmp_path / "roll.csv"
+    roll.write_text("region,voter\n")
+    code, _, err = _cli(
+        "credentials", "generate", "--record", record, "--key", ca, "--roll", roll,
+        "--secrets", tmp_path / "s.csv", "--out", tmp_path / "o.json",
+    )  # fmt: skip
+    _one_line_error(code, err, str(ca), "--insecure-plaintext")
+    code, _, err = _cli(
+        "credentials", "generate", "--record", record, "--key", ca, "--roll", roll,
+        "--secrets", tmp_path / "s.csv", "--out", tmp_path / "o.json", "--insecure-plaintext",
+    )  # fmt: skip
+    assert "not sealed" not in err  # past the key: the empty roll is what fails now
+    state = _plain(tmp_path / "g.state", {"kind": "plebiscite guardian secret state"})
+    for step in ("shares", "ready", "decrypt"):
+        code, _, err = _cli(
+            "guardian", step, "--record", record, "--state", state, "--out", tmp_path / "x"
+        )
+        _one_line_error(code, err, str(state), "--insecure-plaintext")
+    okey = tmp_path / "o.key"
+    new_observer_key(okey, plaintext="drill")
+    args = ["dispute", "--record", record, "--out", tmp_path / "d.json", "--key", okey]
+    code, _, err = _cli(*args, "--evidence", "x")
+    _one_line_error(code, err, str(okey), "--insecure-plaintext")
+    code, _, err = _cli(*args, "--evidence", "x", "--insecure-plaintext")
+    assert code == 0, err
+    code, _, err = _cli("observe", "witness", "--record", record, "--key", okey,
+                        "--state", tmp_path / "w")  # fmt: skip
+    _one_line_error(code, err, str(okey), "--insecure-plaintext")
+    code, _, err = _cli("observe", "attest", record, "--key", okey, "--recognise",
+                        "--out", tmp_path / "a.json")  # fmt: skip
+    _one_line_error(code, err, str(okey), "--insecure-plaintext")
+
+
+def test_server_secret_swapped_for_plaintext_is_refused(tmp_path: Path) -> None:
+    """A sealed server's server.json replaced by a plain one: the registry (and so
+    'serve') refuses it; a registry without a passphrase is plaintext by design."""
+    from plebiscite.server.registry import Registry
+
+    data = tmp_path / "server"
+    Registry(data, passphrase=Passphrase.given(PASS)).close()
+    conf = data / "server.json"
+    _plain(
+        conf, {"kind": "plebiscite server secrets", "secret": base64.b64encode(b"k" * 32).decode()}
+    )
+    with pytest.raises(PlaintextRefused):
+        Registry(data, passphrase=Passphrase.given(PASS))
+    pf = _passphrase_file(tmp_path / "pass", PASS)
+    code, _, err = _cli("serve", "--data", data, "--passphrase-file", pf, "--port", "1")
+    _one_line_error(code, err, str(conf), "--insecure-plaintext")
+    Registry(data).close()  # no passphrase: the throwaway server's own plaintext keys

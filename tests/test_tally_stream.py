@@ -113,7 +113,7 @@ def test_a_non_canonical_counted_ciphertext_is_a_tally_error(demo_outcome: DemoO
 def test_guardian_decrypts_from_the_organisers_streamed_view(
     demo_outcome: DemoOutcome,
 ) -> None:
-    org = Organiser(demo_outcome.organiser.data_dir, passphrase=None)
+    org = Organiser(demo_outcome.organiser.data_dir, passphrase=None, allow_plaintext=True)
     try:
         view = org.board_view()
         assert len(view) == org.size and view[0].type == "referendum"
@@ -176,7 +176,7 @@ def test_organiser_start_up_indexes_ballots_as_the_strict_parser_would(
 ) -> None:
     """At start-up the organiser reads its own ballots with plain JSON (fast); the index
     must be what parsing every entry strictly gives."""
-    org = Organiser(demo_outcome.organiser.data_dir, passphrase=None)
+    org = Organiser(demo_outcome.organiser.data_dir, passphrase=None, allow_plaintext=True)
     try:
         parsed = [parse_entry(x) for x in record_lines(demo_outcome)]
         assert org.size == len(parsed)

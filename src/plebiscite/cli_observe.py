@@ -28,6 +28,14 @@ KEY_PASSPHRASE_OPT = typer.Option(
 )
 
 
+KEY_PLAINTEXT_OPT = typer.Option(
+    False,
+    "--insecure-plaintext",
+    help="Accept an unencrypted observer key (drills and tests only); by default a "
+    "plaintext key file is refused.",
+)
+
+
 def observer_passphrase(file: Path | None) -> Any:
     from plebiscite.election.keys import Passphrase
 
@@ -138,6 +146,7 @@ def witness_command(
         None, "--referendum", help="The referendum id (when the server holds several)."
     ),
     passphrase_file: Path | None = KEY_PASSPHRASE_OPT,
+    insecure_plaintext: bool = KEY_PLAINTEXT_OPT,
 ) -> None:
     """Check the latest checkpoint against the last one this witness cosigned, then cosign
     it; exit 1 with a fraud proof when the board forked."""
@@ -148,7 +157,9 @@ def witness_command(
     from plebiscite.record.entries import key_to_b64
 
     try:
-        sk = load_observer_key(key, observer_passphrase(passphrase_file))
+        sk = load_observer_key(
+            key, observer_passphrase(passphrase_file), allow_plaintext=insecure_plaintext
+        )
     except KeyFileError as exc:
         _err(str(exc))
     src = _source(server, record, referendum)

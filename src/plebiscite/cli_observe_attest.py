@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 
 import typer
 
-from plebiscite.cli_observe import KEY_PASSPHRASE_OPT, observer_passphrase
+from plebiscite.cli_observe import KEY_PASSPHRASE_OPT, KEY_PLAINTEXT_OPT, observer_passphrase
 
 EXIT_FAILED = 1
 EXIT_UNUSABLE = 2
@@ -90,6 +90,7 @@ def attest_command(
         None, "--workers", min=1, help="Verifier processes (default: all cores)."
     ),
     passphrase_file: Path | None = KEY_PASSPHRASE_OPT,
+    insecure_plaintext: bool = KEY_PLAINTEXT_OPT,
 ) -> None:
     """Run the full verifier on RECORD, then sign an attestation of what it found: the
     final checkpoint, a digest of the results, every check's outcome, the verdict (from
@@ -105,7 +106,9 @@ def attest_command(
     if recognise == no_recognise:
         _err("give exactly one of --recognise and --no-recognise")
     try:
-        signing_key = load_observer_key(key, observer_passphrase(passphrase_file))
+        signing_key = load_observer_key(
+            key, observer_passphrase(passphrase_file), allow_plaintext=insecure_plaintext
+        )
     except KeyFileError as exc:
         _err(str(exc))
     oid = observer_id or _default_observer(record, key_to_b64(signing_key))

@@ -44,8 +44,14 @@ PASSPHRASE_OPT = typer.Option(
 PLAINTEXT_OPT = typer.Option(
     False,
     "--insecure-plaintext",
-    help="Write the new secret file unencrypted (throwaway keys only); "
-    "by default it is sealed under the passphrase.",
+    help="Write the new secret file unencrypted, and accept unencrypted ones "
+    "(throwaway keys only); by default it is sealed under the passphrase.",
+)
+READ_PLAINTEXT_OPT = typer.Option(
+    False,
+    "--insecure-plaintext",
+    help="Accept an unencrypted secret file (throwaway keys only); by default a "
+    "plaintext file where a sealed one belongs is refused.",
 )
 
 
@@ -83,23 +89,26 @@ def _secret_err(exc: Exception) -> NoReturn:
     _err(f"{exc}{hint}")
 
 
-def _read_secret(path: Path, passphrase: Any) -> dict[str, Any]:
+def _read_secret(path: Path, passphrase: Any, allow_plaintext: bool) -> dict[str, Any]:
     from plebiscite.election.keys import SecretFileError, read_secret_json
 
     try:
-        return read_secret_json(path, passphrase)
+        return read_secret_json(path, passphrase, allow_plaintext=allow_plaintext)
     except SecretFileError as exc:
         _err(str(exc))
 
 
-def _organiser(data: Path, passphrase_file: Path | None = None) -> Any:
+def _organiser(data: Path, passphrase_file: Path | None, insecure_plaintext: bool) -> Any:
     from plebiscite.election.keys import SecretFileError
     from plebiscite.election.organiser import Organiser, OrganiserError
 
     try:
-        return Organiser(data, passphrase=_passphrase(passphrase_file))
+        pp = _passphrase(passphrase_file)
+        return Organiser(data, passphrase=pp, allow_plaintext=insecure_plaintext)
     except (OrganiserError, SecretFileError) as exc:
         _err(str(exc))
+    except ValueError as exc:  # the store refuses a key or origin that is not its board's
+        _err(f"{data}: {exc}")
 
 
 def _write_json(path: Path, obj: Any) -> None:
@@ -240,11 +249,12 @@ def organiser_accept(
     ),
     data: Path = DATA_OPT,
     passphrase_file: Path | None = PASSPHRASE_OPT,
+    insecure_plaintext: bool = READ_PLAINTEXT_OPT,
 ) -> None:
     """Check and append signed submissions; print one receipt (JSON) per line on stdout."""
     from plebiscite.election.intake import Rejected
 
-    org = _organiser(data, passphrase_file)
+    org = _organiser(data, passphrase_file, insecure_plaintext)
     failed = 0
     for f in files:
         for sub in _read_submissions(f):
@@ -260,17 +270,25 @@ def organiser_accept(
 
 
 @organiser_app.command("context")
-def organiser_context(data: Path = DATA_OPT, passphrase_file: Path | None = PASSPHRASE_OPT) -> None:
+def organiser_context(
+    data: Path = DATA_OPT,
+    passphrase_file: Path | None = PASSPHRASE_OPT,
+    insecure_plaintext: bool = READ_PLAINTEXT_OPT,
+) -> None:
     """After the ceremony: post the joint key and context hash."""
-    org = _organiser(data, passphrase_file)
+    org = _organiser(data, passphrase_file, insecure_plaintext)
     d = _step(org.post_context)
     typer.echo(json.dumps(d, sort_keys=True))
 
 
 @organiser_app.command("open")
-def organiser_open(data: Path = DATA_OPT, passphrase_file: Path | None = PASSPHRASE_OPT) -> None:
+def organiser_open(
+    data: Path = DATA_OPT,
+    passphrase_file: Path | None = PASSPHRASE_OPT,
+    insecure_plaintext: bool = READ_PLAINTEXT_OPT,
+) -> None:
     """Open voting (needs the election context and a credential list per region)."""
-    org = _organiser(data, passphrase_file)
+    org = _organiser(data, passphrase_file, insecure_plaintext)
     typer.echo(_step(org.open))
 
 
@@ -281,25 +299,34 @@ def organiser_close(
         False, "--early", help="Close before the referendum's closing time."
     ),
     passphrase_file: Path | None = PASSPHRASE_OPT,
+    insecure_plaintext: bool = READ_PLAINTEXT_OPT,
 ) -> None:
     """Close voting: no ballot is accepted after the close entry."""
-    org = _organiser(data, passphrase_file)
+    org = _organiser(data, passphrase_file, insecure_plaintext)
     if not early and org.clock.now() < org.manifest.closes:
         _err(f"the referendum closes at {org.manifest.raw['closes']}; use --early to close now")
     typer.echo(_step(org.close))
 
 
 @organiser_app.command("tally")
-def organiser_tally(data: Path = DATA_OPT, passphrase_file: Path | None = PASSPHRASE_OPT) -> None:
+def organiser_tally(
+    data: Path = DATA_OPT,
+    passphrase_file: Path | None = PASSPHRASE_OPT,
+    insecure_plaintext: bool = READ_PLAINTEXT_OPT,
+) -> None:
     """Post the encrypted tally: the product of the last ballot of each credential."""
-    org = _organiser(data, passphrase_file)
+    org = _organiser(data, passphrase_file, insecure_plaintext)
     typer.echo(_step(org.tally))
 
 
 @organiser_app.command("result")
-def organiser_result(data: Path = DATA_OPT, passphrase_file: Path | None = PASSPHRASE_OPT) -> None:
+def organiser_result(
+    data: Path = DATA_OPT,
+    passphrase_file: Path | None = PASSPHRASE_OPT,
+    insecure_plaintext: bool = READ_PLAINTEXT_OPT,
+) -> None:
     """Combine a quorum of decryption shares and post the result."""
-    org = _organiser(data, passphrase_file)
+    org = _organiser(data, passphrase_file, insecure_plaintext)
     d = _step(org.result)
     typer.echo(json.dumps(d["counts"], indent=1, sort_keys=True))
 
@@ -309,9 +336,10 @@ def organiser_publish(
     data: Path = DATA_OPT,
     record: Path = typer.Option(..., "--record", help="Folder to publish the record into."),
     passphrase_file: Path | None = PASSPHRASE_OPT,
+    insecure_plaintext: bool = READ_PLAINTEXT_OPT,
 ) -> None:
     """Write the record: entries.jsonl and checkpoints.jsonl (after a fresh checkpoint)."""
-    org = _organiser(data, passphrase_file)
+    org = _organiser(data, passphrase_file, insecure_plaintext)
     org.publish(record)
     typer.echo(str(record))
 
@@ -325,19 +353,24 @@ def organiser_accredit(
         help="The observer (JSON: id, name, kind, jurisdiction, public_key from 'observe keygen').",
     ),
     passphrase_file: Path | None = PASSPHRASE_OPT,
+    insecure_plaintext: bool = READ_PLAINTEXT_OPT,
 ) -> None:
     """Accredit an observer after set-up: a board entry (the referendum file is hashed
     into the election id and never changes)."""
     from plebiscite.cli import _load_json
 
-    org = _organiser(data, passphrase_file)
+    org = _organiser(data, passphrase_file, insecure_plaintext)
     typer.echo(_step(org.accredit, _load_json(observer, "observer file")))
 
 
 @organiser_app.command("status")
-def organiser_status(data: Path = DATA_OPT, passphrase_file: Path | None = PASSPHRASE_OPT) -> None:
+def organiser_status(
+    data: Path = DATA_OPT,
+    passphrase_file: Path | None = PASSPHRASE_OPT,
+    insecure_plaintext: bool = READ_PLAINTEXT_OPT,
+) -> None:
     """Show where the referendum stands and what is missing."""
-    org = _organiser(data, passphrase_file)
+    org = _organiser(data, passphrase_file, insecure_plaintext)
     counts = org.counts()
     typer.echo(f"election {org.election_id}")
     typer.echo(f"title    {org.manifest.title}")
@@ -351,7 +384,7 @@ def organiser_status(data: Path = DATA_OPT, passphrase_file: Path | None = PASSP
 GUARDIAN_STATE = "plebiscite guardian secret state"
 
 
-def _load_guardian(state: Path, passphrase: Any) -> tuple[Any, str | None]:
+def _load_guardian(state: Path, passphrase: Any, allow_plaintext: bool) -> tuple[Any, str | None]:
     """The guardian, and why its state is unencrypted (None when it is sealed: it is
     saved again as it was read)."""
     from plebiscite.election.guardian import Guardian
@@ -359,7 +392,7 @@ def _load_guardian(state: Path, passphrase: Any) -> tuple[Any, str | None]:
 
     try:
         sealed = is_sealed(load_secret_file(state))
-        d = _read_secret(state, passphrase)
+        d = _read_secret(state, passphrase, allow_plaintext)
         return Guardian.from_json(d), None if sealed else str(d.get("unencrypted", NO_REASON))
     except FileNotFoundError:
         _err(f"{state}: no guardian state (run 'plebiscite guardian keygen' first)")
@@ -383,11 +416,11 @@ def _save_guardian(state: Path, g: Any, passphrase: Any, plaintext: str | None) 
         _err(str(exc))
 
 
-def _read_signing_key(path: Path, passphrase: Any) -> Any:
+def _read_signing_key(path: Path, passphrase: Any, allow_plaintext: bool) -> Any:
     from plebiscite.election.keys import key_from_seed
 
     try:
-        return key_from_seed(_read_secret(path, passphrase)["signing_key"])
+        return key_from_seed(_read_secret(path, passphrase, allow_plaintext)["signing_key"])
     except FileNotFoundError:
         _err(f"{path}: no such key file")
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -455,7 +488,7 @@ def guardian_keygen(
     if state.exists():
         _err(f"{state} exists: refusing to overwrite a guardian's secrets")
     pp = _passphrase(passphrase_file)
-    key = _read_signing_key(signing_key, pp) if signing_key else None
+    key = _read_signing_key(signing_key, pp, insecure_plaintext) if signing_key else None
     pinned = pinned_guardian_key(view.manifest, guardian_id)
     if pinned and (key is None or key_to_b64(key) != pinned):
         _err(f"the referendum pins {guardian_id}'s key: pass that key with --signing-key")
@@ -494,6 +527,7 @@ def guardian_shares(
     out: Path = OUT_OPT,
     passphrase_file: Path | None = PASSPHRASE_OPT,
     wait: float = WAIT_OPT,
+    insecure_plaintext: bool = READ_PLAINTEXT_OPT,
 ) -> None:
     """Step 2: check the board and the other guardians' keys (their proofs bind their
     encryption keys), then encrypt a share to each."""
@@ -502,7 +536,7 @@ def guardian_shares(
 
     view = _board(record, acts_on=_last("guardian_key"), wait=wait)
     pp = _passphrase(passphrase_file)
-    g, plaintext = _load_guardian(state, pp)
+    g, plaintext = _load_guardian(state, pp, insecure_plaintext)
     _guardian_on(view, g)
     keys = [e.data for e in view.of_type("guardian_key")]
     if len(keys) != view.manifest.guardian_count:
@@ -522,6 +556,7 @@ def guardian_ready(
     out: Path = OUT_OPT,
     passphrase_file: Path | None = PASSPHRASE_OPT,
     wait: float = WAIT_OPT,
+    insecure_plaintext: bool = READ_PLAINTEXT_OPT,
 ) -> None:
     """Step 3: check the board and the shares received, form this guardian's key share,
     prove it."""
@@ -530,7 +565,7 @@ def guardian_ready(
 
     view = _board(record, acts_on=_last("guardian_shares"), wait=wait)
     pp = _passphrase(passphrase_file)
-    g, plaintext = _load_guardian(state, pp)
+    g, plaintext = _load_guardian(state, pp, insecure_plaintext)
     _guardian_on(view, g)
     keys = [e.data for e in view.of_type("guardian_key")]
     shares = [e.data for e in view.of_type("guardian_shares")]
@@ -559,6 +594,7 @@ def guardian_decrypt(
         "--scheduler",
         help="Check the ballots on a Dask cluster instead: its scheduler (tcp://HOST:PORT).",
     ),
+    insecure_plaintext: bool = READ_PLAINTEXT_OPT,
 ) -> None:
     """Step 4: check the whole board up to the tally with the verifier's checks (every
     counted ballot, the posted tally against the product of exactly those), wait for the
@@ -568,7 +604,7 @@ def guardian_decrypt(
     from plebiscite.record.entries import sign
     from plebiscite.verify.checked import BEFORE_DECRYPTION
 
-    g, _ = _load_guardian(state, _passphrase(passphrase_file))
+    g, _ = _load_guardian(state, _passphrase(passphrase_file), insecure_plaintext)
     with _progress() as bar:  # on stderr, gone when done: a national board takes minutes
         task = bar.add_task("checking", total=None)
         view = _board(
@@ -621,11 +657,13 @@ def credentials_generate(
     secrets_out: Path = typer.Option(
         ...,
         "--secrets",
-        help="Where to write voter,region,credential (private: hand each voter theirs).",
+        help="Where to write voter,region,credential,election (private: hand each voter "
+        "theirs; election is the referendum's fingerprint).",
     ),
     out: Path = OUT_OPT,
     passphrase_file: Path | None = PASSPHRASE_OPT,
     wait: float = WAIT_OPT,
+    insecure_plaintext: bool = READ_PLAINTEXT_OPT,
 ) -> None:
     """Check the board, then make one credential per voter of the roll; write the
     secrets, and the signed public lists (one per region) for the board."""
@@ -634,11 +672,11 @@ def credentials_generate(
         new_credential,
         public_credential,
     )
-    from plebiscite.record.entries import key_to_b64, sign
+    from plebiscite.record.entries import election_fingerprint, key_to_b64, sign
     from plebiscite.record.manifest import pinned_authority_key
 
     view = _board(record, acts_on=_last("referendum"), wait=wait)
-    ca = _read_signing_key(key, _passphrase(passphrase_file))
+    ca = _read_signing_key(key, _passphrase(passphrase_file), insecure_plaintext)
     pinned = pinned_authority_key(view.manifest)
     if pinned is not None and key_to_b64(ca) != pinned:
         _err("--key: the referendum pins another credential authority key")
@@ -661,10 +699,11 @@ def credentials_generate(
     fd = os.open(secrets_out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["voter", "region", "credential"])
+        w.writerow(["voter", "region", "credential", "election"])
+        fingerprint = election_fingerprint(view.election_id)
         for r, items in per_region.items():
             for voter, cred in items:
-                w.writerow([voter, r, cred])
+                w.writerow([voter, r, cred, fingerprint])
     subs = []
     for r, items in per_region.items():
         pubs = [public_credential(view.election_id, c) for _, c in items]
@@ -696,8 +735,16 @@ def parse_answers(text: str, manifest: Any, region: str) -> dict[str, list[str]]
 
 def ballot_command(
     record: Path = RECORD_OPT,
-    credential: str = typer.Option(
-        ..., "--credential", help="Your voting credential (from the credential authority)."
+    credential_file: Path | None = typer.Option(
+        None,
+        "--credential-file",
+        help="Read your voting credential (from the credential authority) from this file "
+        "('-' for standard input); else PLEBISCITE_CREDENTIAL, else a prompt on a terminal.",
+    ),
+    credential: str | None = typer.Option(
+        None,
+        "--credential",
+        help="Deprecated (visible to other users): use --credential-file or PLEBISCITE_CREDENTIAL.",
     ),
     answers: str = typer.Option(
         ...,
@@ -712,16 +759,18 @@ def ballot_command(
     out: Path = OUT_OPT,
 ) -> None:
     """Encrypt a ballot offline for the board in RECORD; cast it (signed) or challenge it."""
+    from plebiscite.cli_secrets import CREDENTIAL, voter_secret
     from plebiscite.election.booth import BallotError, cast, challenge, encrypt_ballot
     from plebiscite.election.credentials import credential_key, is_well_formed, public_credential
 
+    credential = voter_secret(CREDENTIAL, credential_file, credential)
     view = _board(record)
     if not is_well_formed(credential):
-        _err("--credential: not a well-formed credential (25 letters and digits in 5 groups)")
+        _err("the credential is not well formed (25 letters and digits in 5 groups)")
     pub = public_credential(view.election_id, credential)
     region = next((r for r, creds in view.credentials.items() if pub in creds), None)
     if region is None:
-        _err("--credential: this credential is on no list of this referendum")
+        _err("this credential is on no list of this referendum")
     if view.context is None or view.joint_key is None or view.status.get("V09") != "passed":
         _err("the key ceremony is not finished: nothing to encrypt to yet")
     # The joint key and context the checks recomputed from the ceremony (V07-V09), never

@@ -10,10 +10,36 @@ from typing import Any, NoReturn
 
 import typer
 
+from plebiscite.cli_secrets import CODE, CREDENTIAL, at_most_one_stdin, voter_secret
+
 
 def _err(message: str, code: int = 2) -> NoReturn:
     typer.echo(f"plebiscite: {message}", err=True)
     raise typer.Exit(code)
+
+
+CODE_FILE_OPT = typer.Option(
+    None,
+    "--code-file",
+    help="Read your sign-in code (from the organiser) from this file ('-' for standard "
+    "input); else PLEBISCITE_CODE, else a prompt on a terminal.",
+)
+CREDENTIAL_FILE_OPT = typer.Option(
+    None,
+    "--credential-file",
+    help="Read your voting credential (from the credential authority) from this file "
+    "('-' for standard input); else PLEBISCITE_CREDENTIAL, else a prompt on a terminal.",
+)
+CODE_OPT = typer.Option(
+    None,
+    "--code",
+    help="Deprecated (visible to other users): use --code-file or PLEBISCITE_CODE.",
+)
+CREDENTIAL_OPT = typer.Option(
+    None,
+    "--credential",
+    help="Deprecated (visible to other users): use --credential-file or PLEBISCITE_CREDENTIAL.",
+)
 
 
 def serve_command(
@@ -190,10 +216,10 @@ def vote_command(
     server: str = typer.Option(
         ..., "--server", help="The server's address, e.g. http://127.0.0.1:8000."
     ),
-    code: str = typer.Option(..., "--code", help="Your sign-in code (from the organiser)."),
-    credential: str = typer.Option(
-        ..., "--credential", help="Your voting credential (from the credential authority)."
-    ),
+    code_file: Path | None = CODE_FILE_OPT,
+    credential_file: Path | None = CREDENTIAL_FILE_OPT,
+    code: str | None = CODE_OPT,
+    credential: str | None = CREDENTIAL_OPT,
     answers: str = typer.Option(
         ...,
         "--answers",
@@ -209,7 +235,11 @@ def vote_command(
     ),
 ) -> None:
     """Vote through the server's API with the Python booth; prints the receipt (JSON) on
-    stdout once the server acknowledged the ballot and the receipt checked out."""
+    stdout once the server acknowledged the ballot and the receipt checked out.
+
+    The sign-in code and the credential come from --code-file and --credential-file
+    ('-' for standard input), else PLEBISCITE_CODE and PLEBISCITE_CREDENTIAL, else a
+    prompt on a terminal."""
     from plebiscite.board.checkpoint import Checkpoint
     from plebiscite.cli_roles import parse_answers
     from plebiscite.client import Client, ClientError
@@ -222,8 +252,11 @@ def vote_command(
     from plebiscite.record.manifest import parse_manifest
     from plebiscite.verify.receipt import check_receipt
 
+    at_most_one_stdin(code_file, credential_file)
+    code = voter_secret(CODE, code_file, code)
+    credential = voter_secret(CREDENTIAL, credential_file, credential)
     if not is_well_formed(credential):
-        _err("--credential: not a well-formed credential (25 letters and digits in 5 groups)")
+        _err("the credential is not well formed (25 letters and digits in 5 groups)")
     client = Client(server)
     try:
         rid = client.referendum_id(referendum)
@@ -440,8 +473,16 @@ def dispute_command(
     out: Path | None = typer.Option(
         None, "--out", help="With --record: where to write the signed dispute for the organiser."
     ),
+    credential_file: Path | None = typer.Option(
+        None,
+        "--credential-file",
+        help="As a voter: sign with the voting credential in this file ('-' for standard "
+        "input); else PLEBISCITE_CREDENTIAL, else a prompt on a terminal.",
+    ),
     credential: str | None = typer.Option(
-        None, "--credential", help="As a voter: sign with your voting credential."
+        None,
+        "--credential",
+        help="Deprecated (visible to other users): use --credential-file or PLEBISCITE_CREDENTIAL.",
     ),
     key: Path | None = typer.Option(
         None, "--key", help="As an observer: sign with your observer key file."
@@ -464,6 +505,11 @@ def dispute_command(
         help="With --key: the passphrase sealing the observer's key, from this file "
         "(else PLEBISCITE_PASSPHRASE, else a prompt, only on a terminal).",
     ),
+    insecure_plaintext: bool = typer.Option(
+        False,
+        "--insecure-plaintext",
+        help="With --key: accept an unencrypted observer key (drills and tests only).",
+    ),
 ) -> None:
     """Post a signed, public dispute: a receipt that does not verify, or a failed check.
     Disputes are counted per region and shown next to the results."""
@@ -475,10 +521,14 @@ def dispute_command(
     from plebiscite.record.entries import sign
     from plebiscite.record.protocol import dispute_problem
 
-    if (credential is None) == (key is None):
-        _err("sign with exactly one of --credential (a voter) and --key (an observer)")
+    if key is not None and (credential is not None or credential_file is not None):
+        _err("sign with exactly one of a credential (a voter) and --key (an observer)")
     if (server is None) == (record is None) or (record is not None and out is None):
         _err("give --server, or --record with --out")
+    if key is None:
+        credential = voter_secret(
+            CREDENTIAL, credential_file, credential, otherwise=", or --key as an observer"
+        )
     entries, _, _ = _board_source(server, record, referendum)
     ref = loads(entries[0])["data"]
     from plebiscite.record.entries import election_id_of
@@ -487,7 +537,7 @@ def dispute_command(
     regions = {r["id"] for r in ref["manifest"]["regions"]}
     if credential is not None:
         if not is_well_formed(credential):
-            _err("--credential: not a well-formed credential")
+            _err("the credential is not well formed (25 letters and digits in 5 groups)")
         signer = credential_key(eid, credential)
         pub = public_credential(eid, credential)
         if region is None:
@@ -498,7 +548,9 @@ def dispute_command(
     else:
         assert key is not None
         try:
-            signer = load_observer_key(key, Passphrase(passphrase_file))
+            signer = load_observer_key(
+                key, Passphrase(passphrase_file), allow_plaintext=insecure_plaintext
+            )
         except KeyFileError as exc:
             _err(str(exc))
     receipt_data = None

@@ -21,7 +21,10 @@ key. ``PLEBISCITE_KDF_COST=test`` lowers scrypt's cost for the test suite only; 
 parameters are in each file, so such a file still opens anywhere, and is visibly weak.
 
 A file written without a passphrase (the demos' keys, or ``--insecure-plaintext``) is
-plain JSON and says why in its ``"unencrypted"`` field.
+plain JSON and says why in its ``"unencrypted"`` field. Reading one is refused unless the
+caller says plaintext is expected (``allow_plaintext``: the command's
+``--insecure-plaintext``, or the demos reading their own keys), so a sealed file that
+someone replaced by a plaintext one of their making is never used unnoticed.
 
 The passphrase comes from ``--passphrase-file``, else ``PLEBISCITE_PASSPHRASE``, else a
 prompt, and only when standard input is a terminal: nothing ever waits on a prompt
@@ -93,6 +96,10 @@ class WrongPassphrase(SecretFileError):
 
 class InsecureSecretFile(SecretFileError):
     """The file may be read by group or others."""
+
+
+class PlaintextRefused(SecretFileError):
+    """A plaintext file where a sealed one is expected (no ``--insecure-plaintext``)."""
 
 
 # --- the passphrase ------------------------------------------------------------------------
@@ -360,11 +367,21 @@ def load_secret_file(path: Path) -> dict[str, Any]:
     return obj
 
 
-def read_secret_json(path: Path, passphrase: Passphrase | None = None) -> dict[str, Any]:
-    """Read a secret file written by ``write_secret_json``, sealed or plain, refusing
-    one that group or others may read. A sealed file needs ``passphrase``."""
+def read_secret_json(
+    path: Path, passphrase: Passphrase | None = None, *, allow_plaintext: bool
+) -> dict[str, Any]:
+    """Read a secret file written by ``write_secret_json``, refusing one that group or
+    others may read. A sealed file needs ``passphrase``; a plaintext one is refused
+    (PlaintextRefused) unless ``allow_plaintext``: every caller says which it expects."""
     obj = load_secret_file(path)
-    return unseal(Path(path), obj, passphrase) if is_sealed(obj) else obj
+    if is_sealed(obj):
+        return unseal(Path(path), obj, passphrase)
+    if not allow_plaintext:
+        raise PlaintextRefused(
+            f"{path}: not sealed (a plaintext secret file): refusing it; "
+            "seal it with 'plebiscite keys reseal', or pass --insecure-plaintext"
+        )
+    return obj
 
 
 def secret_file_is_sealed(path: Path) -> bool:

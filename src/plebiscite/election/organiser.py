@@ -40,7 +40,7 @@ from plebiscite.election.tally import (
     tally_to_json,
 )
 from plebiscite.record import codec
-from plebiscite.record.canonical import canonical_bytes
+from plebiscite.record.canonical import canonical_bytes, json_equal
 from plebiscite.record.entries import (
     Entry,
     EntrySequence,
@@ -96,15 +96,21 @@ class OrganiserError(RuntimeError):
 
 class Organiser:
     def __init__(
-        self, data_dir: Path, clock: Clock | None = None, passphrase: Passphrase | None = None
+        self,
+        data_dir: Path,
+        clock: Clock | None = None,
+        passphrase: Passphrase | None = None,
+        *,
+        allow_plaintext: bool = False,
     ) -> None:
         """Open the board in ``data_dir``; a sealed board key needs ``passphrase``
-        (raises ``keys.SecretFileError`` without it, or with the wrong one)."""
+        (raises ``keys.SecretFileError`` without it, or with the wrong one), and an
+        unencrypted one is refused unless ``allow_plaintext``."""
         self.data_dir = Path(data_dir)
         keyfile = self.data_dir / BOARD_KEY
         if not keyfile.exists():
             raise OrganiserError(f"{self.data_dir} holds no referendum (no {BOARD_KEY})")
-        meta = read_secret_json(keyfile, passphrase)
+        meta = read_secret_json(keyfile, passphrase, allow_plaintext=allow_plaintext)
         self.key: Ed25519PrivateKey = key_from_seed(meta["signing_key"])
         self.origin: str = meta["origin"]
         self.clock = clock or Clock()
@@ -192,7 +198,8 @@ class Organiser:
         board.append(entry.to_bytes())
         board.checkpoint(format_time(clock.now()))
         board.store.close()
-        return cls(data_dir, clock, passphrase)
+        # without a passphrase the key was just written unencrypted, as asked
+        return cls(data_dir, clock, passphrase, allow_plaintext=passphrase is None)
 
     # -- reading ----------------------------------------------------------------------
 
@@ -284,11 +291,8 @@ class Organiser:
         if index is None:
             return None
         e = self.entry(index)
-        same = (e.type, e.data, e.signer, e.signature) == (
-            sub.type,
-            sub.data,
-            sub.signer,
-            sub.signature,
+        same = json_equal(
+            [e.type, e.data, e.signer, e.signature], [sub.type, sub.data, sub.signer, sub.signature]
         )
         return index if same else None
 
@@ -472,7 +476,7 @@ class Organiser:
         shares = {
             index_of[e.data["guardian"]]: e.data["shares"]
             for _, e in self.of_type("decryption_share")
-            if e.data["tally_index"] == tally_index
+            if json_equal(e.data["tally_index"], tally_index)
         }
         if len(shares) < self.manifest.quorum:
             raise OrganiserError(

@@ -11,6 +11,7 @@ from plebiscite.crypto import native, threshold
 from plebiscite.crypto.elgamal import Ciphertext
 from plebiscite.crypto.group import Element, Group, Ristretto255
 from plebiscite.record import codec
+from plebiscite.record.canonical import json_equal
 from plebiscite.record.entries import Entry
 from plebiscite.record.manifest import Manifest
 
@@ -171,7 +172,7 @@ def tally_to_json(tr: TallyResult) -> dict[str, Any]:
 
 
 def check_posted_tally(tr: TallyResult, posted: dict[str, Any]) -> None:
-    if tally_to_json(tr) != posted:
+    if not json_equal(tally_to_json(tr), posted):
         raise TallyError("the posted tally differs from the one recomputed from the board")
 
 

@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from plebiscite import __version__
 from plebiscite.board.checkpoint import Checkpoint, verify_checkpoint
-from plebiscite.record.canonical import CanonicalError, canonical_bytes, loads
+from plebiscite.record.canonical import CanonicalError, canonical_bytes, json_equal, loads
 from plebiscite.record.entries import (
     EntryError,
     b64decode,
@@ -381,7 +381,7 @@ def keep(folder: Path, doc: dict[str, Any]) -> tuple[str, bool]:
             old = loads(path.read_bytes())
         except (OSError, CanonicalError):
             old = None
-        if old == doc:
+        if old is not None and json_equal(old, doc):
             return name, False
         raise AttestationError(f"{path} already holds another attestation")
     tmp = folder / (name + ".tmp")

@@ -60,11 +60,16 @@ def new_observer_key(
     return key_to_b64(key)
 
 
-def load_observer_key(path: Path, passphrase: Passphrase | None = None) -> Ed25519PrivateKey:
+def load_observer_key(
+    path: Path, passphrase: Passphrase | None = None, *, allow_plaintext: bool = False
+) -> Ed25519PrivateKey:
     """The observer's signing key; a sealed file is opened with ``passphrase`` (default:
-    ``PLEBISCITE_PASSPHRASE``, or a prompt on a terminal)."""
+    ``PLEBISCITE_PASSPHRASE``, or a prompt on a terminal); an unencrypted one only with
+    ``allow_plaintext``."""
     try:
-        data = read_secret_json(Path(path), passphrase or Passphrase())
+        data = read_secret_json(
+            Path(path), passphrase or Passphrase(), allow_plaintext=allow_plaintext
+        )
         return key_from_seed(data["signing_key"])
     except FileNotFoundError as exc:
         raise KeyFileError(f"{path}: no such key file") from exc

@@ -3,6 +3,11 @@
 Keys sorted, no insignificant white space, UTF-8, integers only, except shares in
 [0, 1] (the manifest's rule), written as JavaScript writes them. The browser booth and
 Python produce the same bytes for the same value.
+
+Integers are bounded by JavaScript's exact range, |n| < 2^53 (``MAX_SAFE_INTEGER``): a
+record's integers are counts, indices and sizes, and every big number (group elements,
+exponents, hashes) is a string. The parser refuses a longer integer before converting
+it, so a line holding thousands of digits costs nothing and is simply not valid.
 """
 
 from __future__ import annotations
@@ -17,12 +22,30 @@ class CanonicalError(ValueError):
     """A value has no canonical encoding."""
 
 
+MAX_INT = 2**53 - 1  # JavaScript's Number.MAX_SAFE_INTEGER
+_MAX_INT_DIGITS = len(str(MAX_INT))
+
+
+def _parse_int(text: str) -> int:
+    """An integer literal within the bound, refused before conversion when too long."""
+    if len(text) - text.startswith("-") > _MAX_INT_DIGITS or abs(n := int(text)) > MAX_INT:
+        raise CanonicalError(f"integer too large (more than 2^53 - 1): {text[:20]}…")
+    return n
+
+
+def _parse_float(text: str) -> float:
+    x = float(text)
+    if not math.isfinite(x):  # 1e999 reads as infinity
+        raise CanonicalError(f"number out of range: {text[:20]}")
+    return x
+
+
 def _check(value: Any, path: str = "$") -> bool:
     """Raise if ``value`` has no canonical encoding; True when it holds a float."""
     if value is None or isinstance(value, bool | str):
         return False
     if isinstance(value, int):
-        if abs(value) >= 2**53:
+        if abs(value) > MAX_INT:
             raise CanonicalError(f"{path}: integer too large for JSON")
         return False
     if isinstance(value, float):
@@ -95,7 +118,8 @@ def canonical_bytes(value: Any) -> bytes:
 
 
 def loads(data: bytes | str) -> Any:
-    """Parse JSON strictly: no NaN/Infinity, no duplicate keys."""
+    """Parse JSON strictly: no NaN/Infinity (nor numbers too large for a double), no
+    duplicate keys, no integer beyond ±(2^53 - 1). Raises CanonicalError only."""
 
     def no_dupes(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -109,17 +133,27 @@ def loads(data: bytes | str) -> Any:
         raise CanonicalError(f"{name} is not allowed")
 
     try:
-        return json.loads(data, object_pairs_hook=no_dupes, parse_constant=bad_constant)
+        return json.loads(
+            data,
+            object_pairs_hook=no_dupes,
+            parse_constant=bad_constant,
+            parse_int=_parse_int,
+            parse_float=_parse_float,
+        )
+    except CanonicalError:
+        raise
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CanonicalError(f"not valid JSON: {exc}") from exc
     except RecursionError as exc:
         raise CanonicalError("not valid JSON: nested too deeply") from exc
+    except (ValueError, TypeError) as exc:  # anything else json.loads may raise
+        raise CanonicalError(f"not valid JSON: {exc}") from exc
 
 
 def json_equal(a: Any, b: Any) -> bool:
-    """Equality of two JSON values as JSON sees them: ``true`` is not ``1`` and ``1.0`` is
-    ``1`` only as numbers (Python's ``True == 1`` would let a second spelling of a signed
-    value through)."""
+    """Equality of two JSON values, type for type: ``true`` is not ``1`` and ``1.0`` is not
+    ``1`` (Python's ``True == 1`` and ``1 == 1.0`` would let a second spelling of a
+    signed value through)."""
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
     if isinstance(a, dict):
@@ -132,6 +166,4 @@ def json_equal(a: Any, b: Any) -> bool:
             and len(a) == len(b)
             and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
         )
-    if isinstance(a, int | float) and isinstance(b, int | float):
-        return a == b
     return type(a) is type(b) and bool(a == b)

@@ -239,3 +239,27 @@ def election_id_of(referendum_data: dict[str, Any]) -> str:
     from plebiscite.crypto.hashing import hash_parts
 
     return hash_parts("plebiscite/election-id", canonical_bytes(referendum_data)).hex()
+
+
+_FINGERPRINT_HEX = 32  # 128 bits: enough to tell referendums apart, short enough to read
+
+
+def election_fingerprint(election_id: str) -> str:
+    """The election id's first 32 hex digits in groups of four ("3f2a 9c1b ..."): what a
+    voter can read aloud or compare by eye to tell which referendum a credential is for."""
+    head = election_id[:_FINGERPRINT_HEX].lower()
+    if len(head) != _FINGERPRINT_HEX or any(c not in "0123456789abcdef" for c in head):
+        raise EntryError("an election id is 64 hex digits")
+    return " ".join(head[i : i + 4] for i in range(0, _FINGERPRINT_HEX, 4))
+
+
+def parse_election_anchor(text: str) -> str:
+    """An election as a person may give it: the full id (64 hex digits) or its
+    fingerprint (32), in either case, with or without spaces and dashes. Returns the
+    digits in lower case; raises EntryError for anything else."""
+    digits = "".join(c for c in text.strip() if c not in " -").lower()
+    if len(digits) not in (_FINGERPRINT_HEX, 64) or any(
+        c not in "0123456789abcdef" for c in digits
+    ):
+        raise EntryError("not an election id (64 hex digits) or its fingerprint (32 hex digits)")
+    return digits

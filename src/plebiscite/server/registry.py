@@ -40,11 +40,12 @@ class Referendum:
         secret: bytes,
         clock: Clock | None = None,
         passphrase: Passphrase | None = None,
+        allow_plaintext: bool = False,
     ) -> None:
         self.id = rid
         self.folder = folder
         self.lock = threading.RLock()
-        self.org = Organiser(folder, clock, passphrase)
+        self.org = Organiser(folder, clock, passphrase, allow_plaintext=allow_plaintext)
         self.voters = VoterDB(folder / "voters.sqlite", secret)
 
     @property
@@ -76,15 +77,19 @@ class Registry:
         database: str | None = None,
         passphrase: Passphrase | None = None,
         plaintext: str = NO_REASON,
+        allow_plaintext: bool | None = None,
     ) -> None:
         """Open (or start) a server's data folder. With ``passphrase`` the keys are
         sealed; without, new keys are written unencrypted saying why (``plaintext``).
-        Raises ``keys.SecretFileError`` for a sealed file it cannot open."""
+        Unencrypted keys are read only with ``allow_plaintext`` (default: when there is
+        no passphrase, so a sealed server never runs on a key swapped for a plain one).
+        Raises ``keys.SecretFileError`` for a file it cannot open or must refuse."""
         self.data = Path(data)
         self.clock = clock
         self.database = database
         self.passphrase = passphrase
         self.plaintext = plaintext
+        self.allow_plaintext = passphrase is None if allow_plaintext is None else allow_plaintext
         (self.data / "referendums").mkdir(parents=True, exist_ok=True)
         conf = self.data / "server.json"
         if not conf.exists():
@@ -94,14 +99,16 @@ class Registry:
                     "secret": base64.b64encode(secrets.token_bytes(32)).decode(),
                 }
             )
-        self.config: dict[str, Any] = read_secret_json(conf, passphrase)
+        self.config: dict[str, Any] = read_secret_json(
+            conf, passphrase, allow_plaintext=self.allow_plaintext
+        )
         self.secret = base64.b64decode(self.config["secret"])
         self.lock = threading.Lock()
         self.referendums: dict[str, Referendum] = {}
         for folder in sorted((self.data / "referendums").iterdir()):
             if (folder / "board-key.json").exists():
                 self.referendums[folder.name] = Referendum(
-                    folder.name, folder, self.secret, clock, passphrase
+                    folder.name, folder, self.secret, clock, passphrase, self.allow_plaintext
                 )
 
     def _write_config(self, config: dict[str, Any]) -> None:
@@ -144,7 +151,9 @@ class Registry:
             org.close_store()
             folder = self.data / "referendums" / rid
             os.replace(tmp, folder)
-            ref = Referendum(rid, folder, self.secret, self.clock, self.passphrase)
+            ref = Referendum(
+                rid, folder, self.secret, self.clock, self.passphrase, self.allow_plaintext
+            )
             self.referendums[rid] = ref
             return ref
 

@@ -1025,7 +1025,7 @@ class Verifier:
                 problems.append(f"entry {i} (open): data must be empty or a booth file digest map")
         for i, e in s.of_type("close"):
             ballots = w.closes.get(i, 0)
-            if e.data != {"ballots": ballots, "size": i}:
+            if not json_equal(e.data, {"ballots": ballots, "size": i}):
                 problems.append(f"close entry: expected ballots={ballots}, size={i}")
         return problems
 
@@ -1241,9 +1241,11 @@ class Verifier:
             for r, qs in acc.items()
         }
         problems = []
-        if set(d) != {"close_index", "counted", "regions"} or d["close_index"] != closes[0][0]:
+        if set(d) != {"close_index", "counted", "regions"} or not json_equal(
+            d["close_index"], closes[0][0]
+        ):
             problems.append("the tally does not name the close entry")
-        if d.get("regions") != expected:
+        if not json_equal(d.get("regions"), expected):
             problems.append("the posted tally differs from the product of the counted ballots")
         s.tally, s.tally_index = acc, ti
         return problems
@@ -1295,7 +1297,9 @@ class Verifier:
         if s.tally is None:
             raise CannotRun("no valid tally (V17)")
         d = res[0][1].data
-        if set(d) != {"tally_index", "guardians", "counts"} or d["tally_index"] != s.tally_index:
+        if set(d) != {"tally_index", "guardians", "counts"} or not json_equal(
+            d["tally_index"], s.tally_index
+        ):
             return ["the result is malformed or not about the tally"]
         used = d["guardians"]
         good = getattr(self, "_good_shares", {})
@@ -1381,10 +1385,11 @@ class Verifier:
             try:
                 obj = loads(line)
                 cs = Cosignature.from_json(obj)
+                canonical = canonical_bytes(obj)  # raises for a lone surrogate
             except (ValueError, CanonicalError) as exc:
                 problems.append(f"cosignature {n}: {exc}")
                 continue
-            if canonical_bytes(obj) != line:  # record format 17: one spelling per line
+            if canonical != line:  # record format 17: one spelling per line
                 problems.append(f"cosignature {n}: not in canonical form")
                 continue
             if witnesses.get(cs.witness) != cs.key:
