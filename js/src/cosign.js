@@ -1,12 +1,14 @@
 // Witness cosignatures of the board's checkpoints, as src/plebiscite/board/cosign.py. A
-// cosignature repeats the checkpoint it is about and signs, with Ed25519 (RFC 8032,
-// strict encodings as Python's `cryptography`),
+// cosignature repeats the checkpoint it is about, states the witness's own clock when it
+// cosigned (witness_time, the board's time form: UTC, milliseconds, Z) and signs, with
+// Ed25519 (RFC 8032, strict encodings as Python's `cryptography`),
 //
-//   plebiscite-cosignature/v1\n<witness id>\n<checkpoint body>
+//   plebiscite-cosignature/v2\n<witness id>\n<witness time>\n<checkpoint body>
 //
 // where the checkpoint body is the one the board signs (checkpoint.js). The JSON form is
 // {witness, key (the witness's public key, standard base64), origin, size, root (hex),
-// time, signature (standard base64)}: the board's own signature is not part of it.
+// time, witness_time, signature (standard base64)}: the board's own signature is not
+// part of it.
 //
 // A receipt is only as good as the view of the board it was checked against: a board
 // could show one voter a history nobody else sees. Witnesses cosign a checkpoint only

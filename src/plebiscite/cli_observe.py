@@ -126,7 +126,9 @@ def witness_command(
         None, "--server", help="Witness this server's board (and post the cosignatures to it)."
     ),
     record: Path | None = typer.Option(
-        None, "--record", help="Witness this record folder (the cosignatures go to stdout)."
+        None,
+        "--record",
+        help="Witness this record folder (the new cosignatures go to stdout, or to --out).",
     ),
     out: Path | None = typer.Option(
         None,
