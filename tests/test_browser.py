@@ -598,7 +598,7 @@ def test_receipt_check_relies_on_witnessed_checkpoints(
         # witnesses cosigned (here, a checkpoint of the same size with another root).
         forked = Checkpoint(cp.origin, cp.size, bytes(32), "2099-01-01T00:00:00Z", b"")
         lines = "".join(
-            json.dumps(cosign(keys[oid], oid, forked, forked.time).to_json()) + "\n"
+            json.dumps(cosign(keys[oid], oid, forked, "2099-01-01T00:00:00.000Z").to_json()) + "\n"
             for oid in ("w-a", "w-b")
         )
         page.route(
