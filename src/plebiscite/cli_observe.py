@@ -217,7 +217,7 @@ def witness_command(
                 done = None
             if done is not None:
                 assert wid is not None
-                _report(done, wid, out, record is not None, canonical_bytes)
+                _report(done, wid, out, record is not None, canonical_bytes, quiet=follow)
                 result = done.board.index_of("result")
                 if result is not None and done.last.size > result:
                     if follow:
@@ -252,7 +252,9 @@ def _when(text: str, option: str) -> Any:
     return t
 
 
-def _report(done: Any, wid: str, out: Path | None, to_stdout: bool, canonical: Any) -> None:
+def _report(
+    done: Any, wid: str, out: Path | None, to_stdout: bool, canonical: Any, quiet: bool = False
+) -> None:
     lines = [canonical(cs.to_json()).decode() for cs in done.cosignatures]
     if out is not None and lines:
         with out.open("a") as f:
@@ -268,7 +270,7 @@ def _report(done: Any, wid: str, out: Path | None, to_stdout: bool, canonical: A
             f" .. {last.time}) at {done.cosignatures[0].witness_time}",
             err=True,
         )
-    else:
+    elif not quiet:  # following, a quiet poll says nothing
         typer.echo(f"{wid}: nothing new since checkpoint {done.last.size}", err=True)
     for sub in done.disputes:
         typer.echo(f"{wid} disputed {sub.data['check']}: {sub.data['evidence']}", err=True)

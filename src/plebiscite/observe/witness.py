@@ -20,6 +20,7 @@ signed dispute naming the check, once per check.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -292,11 +293,16 @@ def _stale(board: Board, now: datetime, skew: int) -> float | None:
     return behind if behind > skew else None
 
 
-def read_timely_board(source: Source, now: datetime) -> Board:
+def read_timely_board(
+    source: Source, now: datetime, check: Callable[[Board], None] | None = None
+) -> Board:
     """The board, with a latest checkpoint within ``max_skew_s`` of ``now`` (asking the
     board for a fresh one when it is older) and none dated further ahead; raises
-    ``SkewError`` otherwise."""
+    ``SkewError`` otherwise. ``check`` runs on every board read first (so a fork is
+    reported as a fork, whatever the board's clock says)."""
     board = read_board(source)
+    if check is not None:
+        check(board)
     skew = board.max_skew_s()
     problem = _ahead_problem(board, now, skew)
     if problem:
@@ -304,6 +310,8 @@ def read_timely_board(source: Source, now: datetime) -> Board:
     if _stale(board, now, skew) is not None and hasattr(source, "fresh"):
         source.fresh()
         board = read_board(source)
+        if check is not None:
+            check(board)
         problem = _ahead_problem(board, now, skew)
         if problem:
             raise SkewError(problem)
@@ -354,10 +362,12 @@ def witness(
     default); post the cosignatures to the source when it takes them. Then run V01-V06
     on the mirror and dispute, once per check, each that fails."""
     now = (clock or Clock()).now()
-    board = read_timely_board(source, now)
-    _pinned(state, board)
     last = state.last
-    if last is not None:
+
+    def extends(board: Board) -> None:
+        _pinned(state, board)
+        if last is None:
+            return
         mine = state.mirror_entries()
         proof = fork_proof(board.key, mine, last, board.entries, board.latest)
         if proof is not None:
@@ -370,6 +380,8 @@ def witness(
             raise WitnessError(
                 f"the board shows checkpoint {board.latest.size}, older than {last.size}"
             )
+
+    board = read_timely_board(source, now, extends)
     todo = _since(board, last)
     at = format_time(now)
     cosigs = [cosign(key, witness_id, cp, at) for cp in todo]
