@@ -897,13 +897,22 @@ for _op in ("dropped", "duplicated", "swapped"):
 
 def _quorum_kept(base: Base, lines: list[bytes]) -> bool:
     """Whether the cosignatures ``lines`` still give the checkpoints V22 needs (the first
-    covering the close entry, and the final one) a witness quorum each."""
+    covering the open entry and the first covering the close entry, timely, and the final
+    one) a witness quorum each."""
     cps = [Checkpoint.from_json(loads(x)) for x in base.lines(CHECKPOINTS)]
-    close = base.index_of("close")
-    targets = [next(cp for cp in cps if cp.size > close), cps[-1]]
-    quorum = int(base.entries[0].data["manifest"].get("witness_quorum", 0))
+    manifest = base.entries[0].data["manifest"]
+    quorum = int(manifest.get("witness_quorum", 0))
+    skew = int(manifest.get("max_skew_s", 300))
+    targets = [
+        (next(cp for cp in cps if cp.size > base.index_of(kind)), True)
+        for kind in ("open", "close")
+    ]
+    targets.append((cps[-1], False))
     cosigs = [Cosignature.from_json(loads(x)) for x in lines]
-    return all(len({c.witness for c in cosigs if c.about(cp)}) >= quorum for cp in targets)
+    return all(
+        len({c.witness for c in cosigs if c.about(cp) and (not timely or c.timely(skew))}) >= quorum
+        for cp, timely in targets
+    )
 
 
 def _file_lines(base: Base, name: str, op: str) -> Iterator[Mutation]:

@@ -26,11 +26,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from plebiscite.board.checkpoint import Checkpoint, sign_checkpoint
 from plebiscite.board.merkle import MerkleTree, leaf_hash
 from plebiscite.crypto.group import Group
+from plebiscite.election.clock import SimulatedClock
 from plebiscite.election.credentials import credential_key, public_credential
 from plebiscite.election.demo import DemoOutcome
 from plebiscite.record import codec
 from plebiscite.record.canonical import canonical_bytes, loads
-from plebiscite.record.entries import Entry, parse_entry, sign
+from plebiscite.record.entries import Entry, parse_entry, parse_entry_time, sign
 from plebiscite.verify.reader import CHECKPOINTS, ENTRIES
 
 # --- reading and writing ---------------------------------------------------------------
@@ -110,8 +111,9 @@ def save(
     witnesses: dict[str, Ed25519PrivateKey] | None = None,
 ) -> None:
     """Write the entries and, given the board's key, re-sign the checkpoints over them;
-    given the witnesses' keys too, have them cosign the close and final checkpoints anew
-    (colluding witnesses), so that only the other checks can catch the change."""
+    given the witnesses' keys too, have them cosign the first checkpoints after the open
+    and the close and the final one anew, timely (colluding witnesses), so that only the
+    other checks can catch the change."""
     write_entries(record, entries)
     if board_key is not None:
         cps = resign_checkpoints(record, board_key)
@@ -127,14 +129,17 @@ def recosign(
 ) -> None:
     from plebiscite.board.cosign import cosign
 
-    closes = [i for i, line in enumerate(lines) if b'"type":"close"' in line]
-    targets = [checkpoints[-1]]
-    if closes:
-        close_cp = next((cp for cp in checkpoints if cp.size > closes[0]), None)
-        if close_cp is not None:
-            targets.insert(0, close_cp)
+    targets = []
+    for kind in (b"open", b"close"):
+        at = [i for i, line in enumerate(lines) if b'"type":"' + kind + b'"' in line]
+        first = next((cp for cp in checkpoints if at and cp.size > at[0]), None)
+        if first is not None and first not in targets:
+            targets.append(first)
+    if checkpoints[-1] not in targets:
+        targets.append(checkpoints[-1])
+    # Timely: each witness's clock reads the checkpoint's own time.
     out = [
-        canonical_bytes(cosign(key, wid, cp).to_json())
+        canonical_bytes(cosign(key, wid, cp, cp.time).to_json())
         for cp in targets
         for wid, key in sorted(witnesses.items())
     ]
@@ -398,3 +403,13 @@ def encrypt_ballot_with_nonces(
         "answers": answers,
         "tracking_code": p.tracking_code(context, region, for_code),
     }
+
+
+def clock_at(record: Path) -> SimulatedClock:
+    """A witness's clock that reads the record's latest checkpoint time: a witness of a
+    recorded board (made on the demo's simulated clock) on that board's own time."""
+    return SimulatedClock(parse_entry_time(load_checkpoints(record)[-1].time))
+
+
+def latest_time(record: Path) -> str:
+    return load_checkpoints(record)[-1].time

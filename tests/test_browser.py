@@ -525,7 +525,9 @@ def test_receipt_check_relies_on_witnessed_checkpoints(
         api = f"{s.url}/api/referendums/{s.rid}"
 
         def countersign(oid: str, cp: Checkpoint) -> None:
-            r = httpx.post(f"{api}/cosignatures", json=cosign(keys[oid], oid, cp).to_json())
+            r = httpx.post(
+                f"{api}/cosignatures", json=cosign(keys[oid], oid, cp, cp.time).to_json()
+            )
             assert r.status_code == 200, r.text
 
         # Just cast: no checkpoint the witnesses cosigned holds the ballot yet. Pending,
@@ -596,7 +598,8 @@ def test_receipt_check_relies_on_witnessed_checkpoints(
         # witnesses cosigned (here, a checkpoint of the same size with another root).
         forked = Checkpoint(cp.origin, cp.size, bytes(32), "2099-01-01T00:00:00Z", b"")
         lines = "".join(
-            json.dumps(cosign(keys[oid], oid, forked).to_json()) + "\n" for oid in ("w-a", "w-b")
+            json.dumps(cosign(keys[oid], oid, forked, "2099-01-01T00:00:00.000Z").to_json()) + "\n"
+            for oid in ("w-a", "w-b")
         )
         page.route(
             "**/record/cosignatures.jsonl",

@@ -121,7 +121,7 @@ def _bad_checkpoint_signature(outcome: DemoOutcome, path: Path) -> None:
     tl.write_checkpoints(path, cps)
 
 
-@case("V02")
+@case("V02", "V22")  # V22: the witnesses cosigned the checkpoint as it was
 def _checkpoint_root_does_not_match(outcome: DemoOutcome, path: Path) -> None:
     cps = tl.load_checkpoints(path)
     cp = cps[10]
@@ -510,6 +510,49 @@ def _forged_cosignature(outcome: DemoOutcome, path: Path) -> None:
     cs["signature"] = base64.b64encode(bytes(sig)).decode()
     lines[0] = json.dumps(cs, sort_keys=True, separators=(",", ":"))
     (path / "cosignatures.jsonl").write_text("\n".join(lines) + "\n")
+
+
+def _after_open(outcome: DemoOutcome, path: Path) -> Any:
+    """The first checkpoint that covers the open entry."""
+    entries = tl.load_entries(path)
+    opened = tl.indices_of(entries, "open")[0]
+    return next(cp for cp in tl.load_checkpoints(path) if cp.size > opened)
+
+
+def _cosignature_lines(path: Path) -> list[bytes]:
+    return [x for x in (path / "cosignatures.jsonl").read_bytes().split(b"\n") if x]
+
+
+@case("V22")
+def _no_quorum_after_the_open(outcome: DemoOutcome, path: Path) -> None:
+    # The witnesses' cosignatures of the first checkpoint after the open are dropped:
+    # nobody vouches that the board showed the open when it says.
+    from plebiscite.board.cosign import Cosignature
+    from plebiscite.record.canonical import loads
+
+    cp = _after_open(outcome, path)
+    kept = [x for x in _cosignature_lines(path) if not Cosignature.from_json(loads(x)).about(cp)]
+    (path / "cosignatures.jsonl").write_bytes(b"".join(x + b"\n" for x in kept))
+
+
+@case("V22")
+def _untimely_cosignatures_after_the_open(outcome: DemoOutcome, path: Path) -> None:
+    # The witnesses cosigned the first checkpoint after the open, validly, but their
+    # clocks read 301 s past its time (max_skew_s 300): they cannot vouch for its time.
+    from plebiscite.board.cosign import Cosignature, cosign
+    from plebiscite.record.canonical import canonical_bytes, loads
+    from plebiscite.record.entries import parse_entry_time
+
+    cp = _after_open(outcome, path)
+    late = format_time(parse_entry_time(cp.time) + timedelta(seconds=301))
+    keys = tl.witness_keys(outcome)
+    out = []
+    for line in _cosignature_lines(path):
+        cs = Cosignature.from_json(loads(line))
+        if cs.about(cp):
+            line = canonical_bytes(cosign(keys[cs.witness], cs.witness, cp, late).to_json())
+        out.append(line)
+    (path / "cosignatures.jsonl").write_bytes(b"".join(x + b"\n" for x in out))
 
 
 # --- V23 ------------------------------------------------------------------------------

@@ -39,8 +39,8 @@ def test_forked_board(demo_outcome, tmp_path: Path, run_cli) -> None:
         entries[:last_ballot] + entries[last_ballot + 1 : close + 1],
     )
     s1, s2 = WitnessState(tmp_path / "w1"), WitnessState(tmp_path / "w2")
-    cs1 = witness(RecordSource(a), keys[w1], w1, s1)
-    cs2 = witness(RecordSource(b), keys[w2], w2, s2)
+    cs1 = witness(RecordSource(a), keys[w1], w1, s1, tl.clock_at(a)).cosignatures[-1]
+    cs2 = witness(RecordSource(b), keys[w2], w2, s2, tl.clock_at(b)).cosignatures[-1]
     assert cs1.checkpoint.root != cs2.checkpoint.root
 
     # Each witness alone saw nothing wrong; comparing notes exposes the fork.
@@ -101,7 +101,8 @@ def test_forked_board(demo_outcome, tmp_path: Path, run_cli) -> None:
     s3 = WitnessState(tmp_path / "w3")
     before = RecordSource(a)
     close_only = _branch(demo_outcome, tmp_path / "close-only", entries[: close + 1])
-    cs3 = witness(RecordSource(close_only), keys[w3], w3, s3)
+    cs3 = witness(RecordSource(close_only), keys[w3], w3, s3, tl.clock_at(close_only))
+    cs3 = cs3.cosignatures[-1]
     assert cs3.about(cs1.checkpoint)
     with (a / "cosignatures.jsonl").open("a") as f:
         f.write(json.dumps(cs3.to_json(), sort_keys=True, separators=(",", ":")) + "\n")
@@ -142,6 +143,8 @@ def test_witness_refuses_a_rewritten_history(demo_outcome, tmp_path: Path, run_c
         tmp_path / "state",
         "--out",
         tmp_path / "cs.json",
+        "--now",
+        tl.latest_time(rec),
     )
     assert code == 0, err
     # The board then rewrites an entry the witness already cosigned, and extends.
@@ -160,7 +163,15 @@ def test_witness_refuses_a_rewritten_history(demo_outcome, tmp_path: Path, run_c
         tmp_path / "state",
         "--fraud-proof",
         tmp_path / "f.json",
+        "--now",
+        tl.latest_time(rec),
     )
     assert code == 1 and "forked" in err
     code, _, err = run_cli("observe", "check-proof", tmp_path / "f.json")
     assert code == 0, err
+    # A fork is a fork whatever the clocks say: not a "not now" refusal.
+    code, _, err = run_cli(
+        "observe", "witness", "--insecure-plaintext", "--record", rec, "--key", key_file, "--state", tmp_path / "state",
+        "--now", "2020-01-01T00:00:00Z",
+    )  # fmt: skip
+    assert code == 1 and "forked" in err

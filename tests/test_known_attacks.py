@@ -778,8 +778,8 @@ def test_forked_board_split_view(demo_outcome: DemoOutcome, tmp_path: Path) -> N
     assert check_fraud_proof(make_fraud_proof(board, a_cps[-1], b_cps[-1])) is None
     # Two witnesses, each shown one branch, cosign it; comparing notes exposes the fork.
     s1, s2 = WitnessState(tmp_path / "w1"), WitnessState(tmp_path / "w2")
-    witness(RecordSource(a), keys[w[0]], w[0], s1)
-    witness(RecordSource(b), keys[w[3]], w[3], s2)
+    witness(RecordSource(a), keys[w[0]], w[0], s1, tl.clock_at(a))
+    witness(RecordSource(b), keys[w[3]], w[3], s2, tl.clock_at(b))
     with pytest.raises(WitnessError, match="forked") as exc:
         gossip(s1, s2)
     assert exc.value.fraud is not None and check_fraud_proof(exc.value.fraud) is None
@@ -887,7 +887,11 @@ def test_ballot_dropped_after_a_checkpoint_covered_it(
     shutil.copytree(demo_outcome.organiser.data_dir / "observers" / wid, state)
     with pytest.raises(WitnessError, match="forked") as exc:
         witness(
-            RecordSource(record_copy), tl.witness_keys(demo_outcome)[wid], wid, WitnessState(state)
+            RecordSource(record_copy),
+            tl.witness_keys(demo_outcome)[wid],
+            wid,
+            WitnessState(state),
+            tl.clock_at(record_copy),
         )
     assert exc.value.fraud is not None and check_fraud_proof(exc.value.fraud) is None
 

@@ -197,3 +197,41 @@ def test_security_headers_on_every_response(server: Any) -> None:
         assert r.headers["x-content-type-options"] == "nosniff"
         assert r.headers["x-frame-options"] == "DENY"
         assert r.headers["referrer-policy"] == "no-referrer"
+
+
+def test_the_board_signs_a_checkpoint_every_minute_while_voting_is_open(tmp_path: Path) -> None:
+    import threading
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    from plebiscite.election.clock import SimulatedClock
+    from plebiscite.record.entries import format_time
+    from plebiscite.server.app import _scheduler
+
+    clock = SimulatedClock(datetime.now(UTC))
+    registry = Registry(tmp_path / "d", clock)
+    ref, _ = create_demo(registry, builtin_manifest(), 1)
+    board = ref.org.board
+    assert ref.org.has("open")
+
+    def tick(seconds: float) -> int:
+        """Move the board's clock, let the scheduler run a few rounds; new checkpoints."""
+        before = len(board.checkpoints())
+        clock.advance(timedelta(seconds=seconds))
+        stop = threading.Event()
+        worker = threading.Thread(target=_scheduler, args=(registry, stop, 0.02))
+        worker.start()
+        time.sleep(0.3)
+        stop.set()
+        worker.join()
+        return len(board.checkpoints()) - before
+
+    size = board.size
+    assert tick(30) == 0  # the latest is half a minute old: nothing to do
+    assert tick(31) == 1  # a minute old: a fresh one, same size, signed now
+    latest = board.latest_checkpoint()
+    assert latest is not None and latest.size == size and latest.time == format_time(clock.now())
+    assert tick(0) == 0
+    ref.org.close()
+    assert tick(120) == 0  # voting closed: no more
+    registry.close()

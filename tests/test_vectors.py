@@ -628,7 +628,8 @@ def test_cosignature(case: dict[str, Any]) -> None:
         assert not case["well_formed"] and not case["valid"]
         return
     assert case["well_formed"]
-    assert cosigned_message(cs.witness, cs.checkpoint).hex() == case["message"]
+    message = cosigned_message(cs.witness, cs.witness_time, cs.checkpoint)
+    assert message.hex() == case["message"]
     assert bytes.fromhex(case["message"]).startswith(COSIGNATURES["header"].encode())
     assert verify_cosignature(cs) is case["valid"]
     assert canonical_bytes(cs.to_json()) == canonical_bytes(case["cosignature"])

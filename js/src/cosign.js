@@ -1,12 +1,14 @@
 // Witness cosignatures of the board's checkpoints, as src/plebiscite/board/cosign.py. A
-// cosignature repeats the checkpoint it is about and signs, with Ed25519 (RFC 8032,
-// strict encodings as Python's `cryptography`),
+// cosignature repeats the checkpoint it is about, states the witness's own clock when it
+// cosigned (witness_time, the board's time form: UTC, milliseconds, Z) and signs, with
+// Ed25519 (RFC 8032, strict encodings as Python's `cryptography`),
 //
-//   plebiscite-cosignature/v1\n<witness id>\n<checkpoint body>
+//   plebiscite-cosignature/v2\n<witness id>\n<witness time>\n<checkpoint body>
 //
 // where the checkpoint body is the one the board signs (checkpoint.js). The JSON form is
 // {witness, key (the witness's public key, standard base64), origin, size, root (hex),
-// time, signature (standard base64)}: the board's own signature is not part of it.
+// time, witness_time, signature (standard base64)}: the board's own signature is not
+// part of it.
 //
 // A receipt is only as good as the view of the board it was checked against: a board
 // could show one voter a history nobody else sees. Witnesses cosign a checkpoint only
@@ -20,8 +22,16 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { b64decode, concatBytes, utf8 } from './bytes.js';
 import { checkpointBody, checkpointProblem } from './checkpoint.js';
 
-export const COSIGNATURE_HEADER = 'plebiscite-cosignature/v1\n';
-const KEYS = ['key', 'origin', 'root', 'signature', 'size', 'time', 'witness'];
+export const COSIGNATURE_HEADER = 'plebiscite-cosignature/v2\n';
+const KEYS = ['key', 'origin', 'root', 'signature', 'size', 'time', 'witness', 'witness_time'];
+// The board's time form (record/entries.py format_time): UTC, milliseconds, Z.
+const BOARD_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+function isBoardTime(text) {
+  if (typeof text !== 'string' || !BOARD_TIME.test(text)) return false;
+  const t = new Date(text);
+  return !Number.isNaN(t.getTime()) && t.toISOString() === text;
+}
 // checkpointProblem wants a signature; the board's is not in a cosignature (Python
 // parses it with a placeholder too).
 const NO_BOARD_SIGNATURE = 'A'.repeat(86) + '==';
@@ -44,6 +54,8 @@ export function cosignatureProblem(cs) {
     return `a cosignature has exactly the keys ${KEYS.join(', ')}`;
   }
   if (typeof cs.witness !== 'string' || typeof cs.key !== 'string') return 'cosignature: witness and key must be strings';
+  if (typeof cs.witness_time !== 'string') return 'cosignature: witness_time must be a string';
+  if (!isBoardTime(cs.witness_time)) return "cosignature: witness_time is not in the board's form (UTC, ms, Z)";
   let key;
   let sig;
   try {
@@ -57,8 +69,8 @@ export function cosignatureProblem(cs) {
 }
 
 /**
- * The parts of a well-formed cosignature: {witness, key (base64 as given), checkpoint
- * ({origin, size, root, time}), publicKey and signature (bytes)}. Throws a TypeError
+ * The parts of a well-formed cosignature: {witness, key (base64 as given), witnessTime,
+ * checkpoint ({origin, size, root, time}), publicKey and signature (bytes)}. Throws a TypeError
  * naming the problem otherwise.
  */
 export function parseCosignature(cs) {
@@ -67,6 +79,7 @@ export function parseCosignature(cs) {
   return {
     witness: cs.witness,
     key: cs.key,
+    witnessTime: cs.witness_time,
     checkpoint: { origin: cs.origin, size: cs.size, root: cs.root, time: cs.time },
     publicKey: b64decode(cs.key),
     signature: b64decode(cs.signature),
@@ -89,16 +102,19 @@ export function parseCosignatures(text) {
   return out;
 }
 
-/** The exact bytes a witness signs to cosign a checkpoint ({origin, size, root, time}). */
-export function cosignedMessage(witness, cp) {
-  return concatBytes(utf8(`${COSIGNATURE_HEADER}${witness}\n`), checkpointBody(cp));
+/**
+ * The exact bytes a witness whose clock read `witnessTime` signs to cosign a checkpoint
+ * ({origin, size, root, time}).
+ */
+export function cosignedMessage(witness, witnessTime, cp) {
+  return concatBytes(utf8(`${COSIGNATURE_HEADER}${witness}\n${witnessTime}\n`), checkpointBody(cp));
 }
 
 // The signature check of a parsed cosignature.
 function signatureHolds(p) {
   if (hasLoneSurrogate(p.witness)) return false; // Python cannot even encode the message
   try {
-    return ed25519.verify(p.signature, cosignedMessage(p.witness, p.checkpoint), p.publicKey, { zip215: false });
+    return ed25519.verify(p.signature, cosignedMessage(p.witness, p.witnessTime, p.checkpoint), p.publicKey, { zip215: false });
   } catch {
     return false;
   }

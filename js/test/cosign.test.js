@@ -28,7 +28,7 @@ test('the signed message and the verdict of every single cosignature', () => {
     assert.equal(verifyCosignature(c.cosignature), c.valid, c.name);
     if (c.well_formed) {
       const p = parseCosignature(c.cosignature);
-      assert.equal(bytesToHex(cosignedMessage(p.witness, p.checkpoint)), c.message, c.name);
+      assert.equal(bytesToHex(cosignedMessage(p.witness, p.witnessTime, p.checkpoint)), c.message, c.name);
     } else {
       assert.throws(() => parseCosignature(c.cosignature), TypeError, c.name);
     }
@@ -83,11 +83,16 @@ test('a cosignature made here verifies as Python would (same message, strict Ed2
   const secret = new Uint8Array(32).fill(7);
   const key = b64encode(ed25519.getPublicKey(secret));
   const cp = { origin: 'plebiscite/js é', size: 3, root: 'ab'.repeat(32), time: '2027-03-07T10:00:00Z' };
-  const cs = { witness: 'w-1', key, ...cp, signature: b64encode(ed25519.sign(cosignedMessage('w-1', cp), secret)) };
+  const at = '2027-03-07T10:00:01.500Z';
+  const cs = { witness: 'w-1', key, ...cp, witness_time: at, signature: b64encode(ed25519.sign(cosignedMessage('w-1', at, cp), secret)) };
   assert.ok(verifyCosignature(cs));
+  // The witness's time is signed: another time, or one not in the board's form, fails.
+  assert.equal(verifyCosignature({ ...cs, witness_time: '2027-03-07T10:00:02.500Z' }), false);
+  assert.equal(verifyCosignature({ ...cs, witness_time: '2027-03-07T10:00:01.5Z' }), false);
+  assert.equal(verifyCosignature({ ...cs, witness_time: '2027-02-30T10:00:01.500Z' }), false);
   assert.deepEqual(witnessedCheckpoint([cs], { 'w-1': key }, 1), { checkpoint: cp, witnesses: ['w-1'] });
   // A witness id with an unpaired surrogate: Python cannot encode the message at all.
   const lone = { ...cs, witness: 'w\ud800' };
-  lone.signature = b64encode(ed25519.sign(cosignedMessage(lone.witness, cp), secret));
+  lone.signature = b64encode(ed25519.sign(cosignedMessage(lone.witness, at, cp), secret));
   assert.equal(verifyCosignature(lone), false);
 });

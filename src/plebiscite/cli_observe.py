@@ -4,6 +4,7 @@ witnessing and gossip between witnesses, fraud proofs, attestations."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -130,12 +131,18 @@ def witness_command(
         help="This witness's state folder (its mirror and last cosigned checkpoint).",
     ),
     server: str | None = typer.Option(
-        None, "--server", help="Witness this server's board (and post the cosignature to it)."
+        None, "--server", help="Witness this server's board (and post the cosignatures to it)."
     ),
     record: Path | None = typer.Option(
-        None, "--record", help="Witness this record folder (write the cosignature with --out)."
+        None,
+        "--record",
+        help="Witness this record folder (the new cosignatures go to stdout, or to --out).",
     ),
-    out: Path | None = typer.Option(None, "--out", help="Also write the cosignature (JSON) here."),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        help="Also append the new cosignatures here, one JSON per line (cosignatures.jsonl).",
+    ),
     fraud_proof: Path | None = typer.Option(
         None, "--fraud-proof", help="Where to write a fraud proof if the board forked."
     ),
@@ -145,17 +152,54 @@ def witness_command(
     referendum: str | None = typer.Option(
         None, "--referendum", help="The referendum id (when the server holds several)."
     ),
+    follow: bool = typer.Option(
+        False,
+        "--follow",
+        help="Keep witnessing (polling) until the result is on the board and cosigned, or"
+        " --until; Ctrl-C stops cleanly.",
+    ),
+    interval: float = typer.Option(
+        5.0, "--interval", help="With --follow: seconds between polls.", min=0.1
+    ),
+    until: str | None = typer.Option(
+        None,
+        "--until",
+        help="With --follow: stop at this time (ISO 8601 with a zone, e.g. 2027-03-08T20:00:00Z).",
+    ),
+    now: str | None = typer.Option(
+        None,
+        "--now",
+        help="Drills on a recorded board only: this witness's clock reads this fixed time"
+        " (ISO 8601 with a zone) instead of the system clock.",
+    ),
     passphrase_file: Path | None = KEY_PASSPHRASE_OPT,
     insecure_plaintext: bool = KEY_PLAINTEXT_OPT,
 ) -> None:
-    """Check the latest checkpoint against the last one this witness cosigned, then cosign
-    it; exit 1 with a fraud proof when the board forked."""
+    """Cosign every checkpoint since the last one this witness cosigned, after checking
+    they extend it (sizes and times never decreasing) and that the board's times agree
+    with this witness's clock within the referendum's max_skew_s; run checks V01-V06 on
+    the new entries and post a signed dispute for each that fails (still cosigning).
+    Exit 1 with a fraud proof when the board forked, 3 when the board's time and this
+    witness's clock disagree (not now)."""
     from plebiscite.client import ClientError
+    from plebiscite.election.clock import Clock, SimulatedClock
     from plebiscite.observe.keys import KeyFileError, load_observer_key
-    from plebiscite.observe.witness import WitnessError, WitnessState, read_board, witness
-    from plebiscite.record.canonical import loads
+    from plebiscite.observe.witness import (
+        SkewError,
+        WitnessError,
+        WitnessState,
+        read_board,
+        witness,
+    )
+    from plebiscite.record.canonical import canonical_bytes, loads
     from plebiscite.record.entries import key_to_b64
 
+    if follow and now is not None:
+        _err("--now fixes the clock, so --follow would never end: give one of them")
+    if not follow and until is not None:
+        _err("--until goes with --follow")
+    stop_at = _when(until, "--until") if until is not None else None
+    clock = SimulatedClock(_when(now, "--now")) if now is not None else Clock()
     try:
         sk = load_observer_key(
             key, observer_passphrase(passphrase_file), allow_plaintext=insecure_plaintext
@@ -163,21 +207,86 @@ def witness_command(
     except KeyFileError as exc:
         _err(str(exc))
     src = _source(server, record, referendum)
+    st = WitnessState(state)
+    wid = witness_id
+    rounds = 0
     try:
-        board = read_board(src)
-        wid = witness_id or _observer_id(board.entries, key_to_b64(sk), loads)
-        cosig = witness(src, sk, wid, WitnessState(state))
-        if server is not None:
-            src.post_cosignature(cosig)
-    except WitnessError as exc:
-        _refuse(exc, fraud_proof)
-    except ClientError as exc:
-        _err(str(exc))
-    if out is not None:
-        out.write_text(json.dumps(cosig.to_json(), indent=1, sort_keys=True) + "\n")
-    elif record is not None:
-        typer.echo(json.dumps(cosig.to_json(), sort_keys=True))
-    typer.echo(f"{wid} cosigned checkpoint {cosig.checkpoint.size}", err=True)
+        while True:
+            rounds += 1
+            try:
+                if wid is None:
+                    wid = _observer_id(read_board(src).entries, key_to_b64(sk), loads)
+                done = witness(src, sk, wid, st, clock)
+            except SkewError as exc:
+                _err(str(exc), 3)
+            except WitnessError as exc:
+                _refuse(exc, fraud_proof)
+            except ClientError as exc:
+                if not follow:
+                    _err(str(exc))
+                typer.echo(f"plebiscite: {exc} (retrying)", err=True)
+                done = None
+            if done is not None:
+                assert wid is not None
+                _report(done, wid, out, record is not None, canonical_bytes, quiet=follow)
+                result = done.board.index_of("result")
+                if result is not None and done.last.size > result:
+                    if follow:
+                        typer.echo(
+                            f"{wid}: the result is on the board and cosigned; done", err=True
+                        )
+                    return
+            if not follow:
+                return
+            wait = interval
+            if stop_at is not None:
+                left = (stop_at - clock.now()).total_seconds()
+                if left <= 0:
+                    typer.echo(f"{wid}: reached --until {until}; stopping", err=True)
+                    return
+                wait = min(wait, left)
+            time.sleep(wait)
+    except KeyboardInterrupt:
+        typer.echo(f"\nstopped after {rounds} round(s); state saved in {state}", err=True)
+        return
+
+
+def _when(text: str, option: str) -> Any:
+    from datetime import datetime
+
+    try:
+        t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        _err(f"{option}: {text!r} is not an ISO 8601 time")
+    if t.tzinfo is None:
+        _err(f"{option}: {text!r} has no zone (add Z for UTC)")
+    return t
+
+
+def _report(
+    done: Any, wid: str, out: Path | None, to_stdout: bool, canonical: Any, quiet: bool = False
+) -> None:
+    lines = [canonical(cs.to_json()).decode() for cs in done.cosignatures]
+    if out is not None and lines:
+        with out.open("a") as f:
+            f.write("".join(x + "\n" for x in lines))
+    elif to_stdout:
+        for x in lines:
+            typer.echo(x)
+    if done.cosignatures:
+        first, last = done.cosignatures[0].checkpoint, done.cosignatures[-1].checkpoint
+        span = f"checkpoint {last.size}" if len(lines) == 1 else f"{len(lines)} checkpoints"
+        typer.echo(
+            f"{wid} cosigned {span} (sizes {first.size}..{last.size}, times {first.time}"
+            f" .. {last.time}) at {done.cosignatures[0].witness_time}",
+            err=True,
+        )
+    elif not quiet:  # following, a quiet poll says nothing
+        typer.echo(f"{wid}: nothing new since checkpoint {done.last.size}", err=True)
+    for sub in done.disputes:
+        typer.echo(f"{wid} disputed {sub.data['check']}: {sub.data['evidence']}", err=True)
+    for path in done.dispute_files:
+        typer.echo(f"dispute written to {path}; hand it to the organiser", err=True)
 
 
 def _observer_id(entries: list[bytes], pub: str, loads: Any) -> str:

@@ -1534,7 +1534,8 @@ def cosignature_vectors() -> dict[str, Any]:
     cp12_other = cp(12, origin=COSIGN_OTHER_ORIGIN)
 
     def cs(w: str, c: Checkpoint, key: str | None = None) -> dict[str, Any]:
-        return dict(cosign(keys[key or w], w, c).to_json())
+        # The witness's clock reads two seconds past the checkpoint's time.
+        return dict(cosign(keys[key or w], w, c, c.time.replace(":00.000Z", ":02.000Z")).to_json())
 
     def flip(b64: str, byte: int, bit: int = 0) -> str:
         raw = bytearray(base64.b64decode(b64))
@@ -1546,6 +1547,8 @@ def cosignature_vectors() -> dict[str, Any]:
     s_plus_l = int.from_bytes(sig[32:], "little") + ED25519_L
     non_canonical = base64.b64encode(sig[:32] + s_plus_l.to_bytes(32, "little")).decode()
     body_only = base64.b64encode(keys["alpha"].sign(cp8.body())).decode()
+    v1_message = b"plebiscite-cosignature/v1\nalpha\n" + cp8.body()  # before witness times
+    v1_only = base64.b64encode(keys["alpha"].sign(v1_message)).decode()
 
     def case(name: str, value: Any, well_formed: bool, valid: bool) -> dict[str, Any]:
         out: dict[str, Any] = {"name": name, "cosignature": value, "well_formed": well_formed}
@@ -1553,7 +1556,8 @@ def cosignature_vectors() -> dict[str, Any]:
         if well_formed:
             root = bytes.fromhex(value["root"])
             checkpoint = Checkpoint(value["origin"], value["size"], root, value["time"], b"")
-            out["message"] = cosigned_message(value["witness"], checkpoint).hex()
+            message = cosigned_message(value["witness"], value["witness_time"], checkpoint)
+            out["message"] = message.hex()
         return out
 
     key31 = base64.b64encode(base64.b64decode(good["key"])[:31]).decode()
@@ -1564,14 +1568,19 @@ def cosignature_vectors() -> dict[str, Any]:
         ("origin altered", {"origin": "plebiscite/test-board e"}),
         ("time altered", {"time": "2027-03-07T08:00:00.001Z"}),
         ("witness id altered", {"witness": "bravo"}),
+        ("witness time altered", {"witness_time": "2027-03-07T08:00:03.000Z"}),
         ("signature: first bit flipped", {"signature": flip(good["signature"], 0)}),
         ("signature: last byte's top bit flipped", {"signature": flip(good["signature"], 63, 7)}),
         ("signature: scalar s + L (non-canonical)", {"signature": non_canonical}),
         ("signature of the checkpoint body alone (no cosignature line)", {"signature": body_only}),
+        ("signature of the v1 message (no witness time)", {"signature": v1_only}),
     ]
     malformed: list[tuple[str, Any]] = [
         ("an extra key", dict(good, note="x")),
         ("no time", {k: v for k, v in good.items() if k != "time"}),
+        ("no witness time", {k: v for k, v in good.items() if k != "witness_time"}),
+        ("witness time not in the board's form", dict(good, witness_time="2027-03-07T08:00:02Z")),
+        ("witness time not a string", dict(good, witness_time=1)),
         ("key of 31 bytes", dict(good, key=key31)),
         ("signature of 63 bytes", dict(good, signature=base64.b64encode(sig[:63]).decode())),
         ("signature not base64", dict(good, signature="!" * 88)),
@@ -1671,10 +1680,12 @@ def cosignature_vectors() -> dict[str, Any]:
     return {
         "description": (
             "Witness cosignatures of board checkpoints (plebiscite.board.cosign). A "
-            "cosignature is {witness, key, origin, size, root, time, signature}: key and "
-            "signature in standard padded base64, root in lowercase hex; the signature is "
-            "Ed25519 (RFC 8032, strict: s < L) over 'message' = 'plebiscite-cosignature/v1\\n' "
-            "+ witness + '\\n' + the checkpoint body 'plebiscite-checkpoint/v1\\n<origin>\\n"
+            "cosignature is {witness, key, origin, size, root, time, witness_time, signature}: "
+            "key and signature in standard padded base64, root in lowercase hex, witness_time "
+            "(the witness's clock) in the board's time form (UTC, milliseconds, Z); the "
+            "signature is Ed25519 (RFC 8032, strict: s < L) over 'message' = "
+            "'plebiscite-cosignature/v2\\n' + witness + '\\n' + witness_time + '\\n' + "
+            "the checkpoint body 'plebiscite-checkpoint/v1\\n<origin>\\n"
             "<size>\\n<root>\\n<time>\\n' (UTF-8). 'cases': single cosignatures, 'well_formed' "
             "(parses) and 'valid' (well formed and its signature holds under its own key). "
             "'witnessed': sets of cosignatures, the witnesses the referendum file declares "
@@ -1684,7 +1695,7 @@ def cosignature_vectors() -> dict[str, Any]:
             "time), with those witnesses sorted, or null. Regenerate with "
             "tests/vectors/generate.py."
         ),
-        "header": "plebiscite-cosignature/v1\n",
+        "header": "plebiscite-cosignature/v2\n",
         "declared": declared,
         "cases": cases,
         "witnessed": [

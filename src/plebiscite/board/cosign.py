@@ -6,8 +6,12 @@ consistent are a transferable proof that the board showed different histories. A
 checkpoint is trusted once ``witness_quorum`` distinct witnesses cosigned it; a quorum
 of more than half the witnesses makes a fork impossible to cosign on both branches.
 
-A cosignature is self-contained: it repeats the checkpoint it is about and signs
-``b"plebiscite-cosignature/v1\\n" + witness id + "\\n" + checkpoint body``.
+A cosignature is self-contained: it repeats the checkpoint it is about, states the
+witness's own clock when it cosigned (``witness_time``, the board's time form) and signs
+``b"plebiscite-cosignature/v2\\n" + witness id + "\\n" + witness time + "\\n" +
+checkpoint body``. A cosignature is *timely* when its witness time and the checkpoint's
+time differ by at most the referendum's ``max_skew_s``: the witness then vouches that the
+board signed that checkpoint at about the time it claims.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from plebiscite.board.checkpoint import Checkpoint
+from plebiscite.record.entries import EntryError, parse_entry_time
 
-_KEYS = {"witness", "key", "origin", "size", "root", "time", "signature"}
+COSIGNATURE_HEADER = b"plebiscite-cosignature/v2\n"
+_KEYS = {"witness", "key", "origin", "size", "root", "time", "witness_time", "signature"}
 
 
 @dataclass(frozen=True)
@@ -31,10 +37,24 @@ class Cosignature:
     witness: str
     key: str  # base64 Ed25519 public key
     checkpoint: Checkpoint  # its signature field is the board's
+    witness_time: str  # the witness's clock when it cosigned (UTC, ms, Z)
     signature: bytes
 
     def message(self) -> bytes:
-        return cosigned_message(self.witness, self.checkpoint)
+        return cosigned_message(self.witness, self.witness_time, self.checkpoint)
+
+    def skew_s(self) -> float | None:
+        """How far apart (seconds) the witness's time and the checkpoint's are; None
+        when the checkpoint's time is not in the board's form."""
+        try:
+            board = parse_entry_time(self.checkpoint.time)
+        except EntryError:
+            return None
+        return abs((parse_entry_time(self.witness_time) - board).total_seconds())
+
+    def timely(self, max_skew_s: int) -> bool:
+        skew = self.skew_s()
+        return skew is not None and skew <= max_skew_s
 
     def to_json(self) -> dict[str, Any]:
         cp = self.checkpoint
@@ -45,6 +65,7 @@ class Cosignature:
             "size": cp.size,
             "root": cp.root.hex(),
             "time": cp.time,
+            "witness_time": self.witness_time,
             "signature": base64.b64encode(self.signature).decode(),
         }
 
@@ -58,6 +79,12 @@ class Cosignature:
             raise ValueError(f"a cosignature has exactly the keys {', '.join(sorted(_KEYS))}")
         if not isinstance(d["witness"], str) or not isinstance(d["key"], str):
             raise ValueError("cosignature: witness and key must be strings")
+        if not isinstance(d["witness_time"], str):
+            raise ValueError("cosignature: witness_time must be a string")
+        try:
+            parse_entry_time(d["witness_time"])
+        except EntryError as exc:
+            raise ValueError(f"cosignature: witness_time: {exc}") from None
         try:
             sig = base64.b64decode(d["signature"], validate=True)
             key = base64.b64decode(d["key"], validate=True)
@@ -74,18 +101,19 @@ class Cosignature:
                 "signature": base64.b64encode(board_signature).decode(),
             }
         )
-        return cls(d["witness"], d["key"], cp, sig)
+        return cls(d["witness"], d["key"], cp, d["witness_time"], sig)
 
 
-def cosigned_message(witness: str, cp: Checkpoint) -> bytes:
-    return f"plebiscite-cosignature/v1\n{witness}\n".encode() + cp.body()
+def cosigned_message(witness: str, witness_time: str, cp: Checkpoint) -> bytes:
+    return COSIGNATURE_HEADER + f"{witness}\n{witness_time}\n".encode() + cp.body()
 
 
-def cosign(key: Ed25519PrivateKey, witness: str, cp: Checkpoint) -> Cosignature:
+def cosign(key: Ed25519PrivateKey, witness: str, cp: Checkpoint, witness_time: str) -> Cosignature:
+    """Cosign ``cp`` as ``witness`` whose clock reads ``witness_time`` (board form)."""
+    parse_entry_time(witness_time)  # raises EntryError (a ValueError) when malformed
     pub = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    return Cosignature(
-        witness, base64.b64encode(pub).decode(), cp, key.sign(cosigned_message(witness, cp))
-    )
+    message = cosigned_message(witness, witness_time, cp)
+    return Cosignature(witness, base64.b64encode(pub).decode(), cp, witness_time, key.sign(message))
 
 
 def verify_cosignature(cs: Cosignature) -> bool:
@@ -98,13 +126,20 @@ def verify_cosignature(cs: Cosignature) -> bool:
 
 
 def trusted_by(
-    cp: Checkpoint, cosignatures: list[Cosignature], witnesses: dict[str, str]
+    cp: Checkpoint,
+    cosignatures: list[Cosignature],
+    witnesses: dict[str, str],
+    max_skew_s: int | None = None,
 ) -> set[str]:
-    """The witnesses (id -> declared base64 key) with a valid cosignature on ``cp``."""
+    """The witnesses (id -> declared base64 key) with a valid cosignature on ``cp``;
+    given ``max_skew_s``, only timely cosignatures count."""
     return {
         cs.witness
         for cs in cosignatures
-        if cs.about(cp) and witnesses.get(cs.witness) == cs.key and verify_cosignature(cs)
+        if cs.about(cp)
+        and witnesses.get(cs.witness) == cs.key
+        and (max_skew_s is None or cs.timely(max_skew_s))
+        and verify_cosignature(cs)
     }
 
 

@@ -346,15 +346,19 @@ class _OrganiserSource:
     def cosignatures(self) -> list[bytes]:
         return self.org.cosignatures()
 
+    def post_cosignature(self, cs: Any) -> None:
+        self.org.add_cosignature(cs.to_json())
+
 
 def _witness_all(org: Organiser, keys: dict[str, Ed25519PrivateKey], data_dir: Path) -> None:
-    """Every demo observer witnesses the board's latest checkpoint (checking it extends
-    what it cosigned before) and hands its cosignature to the board."""
+    """Every demo observer cosigns the board's checkpoints since the last it cosigned
+    (checking they extend it) and hands its cosignatures to the board. The witnesses
+    keep the demo's simulated time: their clock is the board's."""
     from plebiscite.observe.witness import WitnessState, witness
 
     for oid, key in keys.items():
-        cs = witness(_OrganiserSource(org), key, oid, WitnessState(data_dir / "observers" / oid))
-        org.add_cosignature(cs.to_json())
+        state = WitnessState(data_dir / "observers" / oid)
+        witness(_OrganiserSource(org), key, oid, state, clock=org.clock)
 
 
 def _record_nonces(secrets: dict[str, list[str]], ballot: EncryptedBallot) -> None:

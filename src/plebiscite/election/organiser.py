@@ -40,7 +40,7 @@ from plebiscite.election.tally import (
     tally_to_json,
 )
 from plebiscite.record import codec
-from plebiscite.record.canonical import canonical_bytes, json_equal
+from plebiscite.record.canonical import canonical_bytes, json_equal, loads
 from plebiscite.record.entries import (
     Entry,
     EntrySequence,
@@ -114,6 +114,7 @@ class Organiser:
         self.key: Ed25519PrivateKey = key_from_seed(meta["signing_key"])
         self.origin: str = meta["origin"]
         self.clock = clock or Clock()
+        self._cosigned: set[tuple[str, str, int, bytes, str]] | None = None
         self.database: str | None = meta.get("database")
         self.board = Board(_store(self.data_dir, self.database, self.origin), self.key, self.origin)
         # Ballots are most of a national board: their entries stay in the store (read
@@ -523,8 +524,9 @@ class Organiser:
 
     def add_cosignature(self, data: Any) -> bool:
         """Keep a witness's cosignature beside the board (outside the Merkle log);
-        returns False when it was already kept. Raises ``OrganiserError`` when it is not
-        a valid cosignature, by a witness of this referendum, of one of its checkpoints."""
+        returns False when this witness's cosignature of that checkpoint was already
+        kept. Raises ``OrganiserError`` when it is not a valid cosignature, by a witness
+        of this referendum, of one of its checkpoints."""
         import os
 
         from plebiscite.board.cosign import Cosignature, verify_cosignature
@@ -540,13 +542,24 @@ class Organiser:
             raise OrganiserError("the cosignature's signature is invalid")
         if not any(cs.about(cp) for cp in self.board.checkpoints()):
             raise OrganiserError("the cosignature is about no checkpoint of this board")
-        line = canonical_bytes(cs.to_json())
-        if line in self.cosignatures():
+        # One cosignature per witness and checkpoint: a second (another witness time) adds
+        # nothing, and a witness could otherwise fill the file with them.
+        c = cs.checkpoint
+        about = (cs.witness, c.origin, c.size, c.root, c.time)
+        if self._cosigned is None:
+            self._cosigned = set()
+            for kept in self.cosignatures():
+                k = Cosignature.from_json(loads(kept))
+                kc = k.checkpoint
+                self._cosigned.add((k.witness, kc.origin, kc.size, kc.root, kc.time))
+        if about in self._cosigned:
             return False
+        line = canonical_bytes(cs.to_json())
         with (self.data_dir / COSIGNATURES).open("ab") as f:
             f.write(line + b"\n")
             f.flush()
             os.fsync(f.fileno())
+        self._cosigned.add(about)
         return True
 
     def publish(self, out: Path) -> None:

@@ -3,15 +3,26 @@
 A witness keeps, in its state folder, a mirror of the board up to the last checkpoint
 it cosigned (``mirror/``, a record folder any ``observe`` command or ``verify`` reads)
 and ``state.json`` (the board key and origin it pinned, its last cosigned checkpoint,
-the peers' checkpoints it has seen). It cosigns a new checkpoint only when the board's
-entries up to it extend its mirror and hash to the checkpoint's root; otherwise it
+the checks it disputed, the peers' checkpoints it has seen). It cosigns every checkpoint
+since the last one it cosigned, in order (sizes and times never decreasing), only when
+the board's entries extend its mirror and hash to each checkpoint's root; otherwise it
 refuses and, when the board signed two histories, writes a fraud proof.
+
+A witness keeps time: each cosignature states the witness's own clock. It refuses a
+checkpoint dated more than the referendum's ``max_skew_s`` ahead of its clock, and a
+latest checkpoint more than ``max_skew_s`` behind it (after asking the board for a fresh
+one), so a board cannot pass off an old view as current, nor date a checkpoint ahead.
+It also runs the verifier's checks V01-V06 on what it mirrored; a failed check does not
+stop it cosigning (a cosignature attests the log, not its content), but it posts a
+signed dispute naming the check, once per check.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -21,8 +32,22 @@ from plebiscite.board.checkpoint import Checkpoint, verify_checkpoint
 from plebiscite.board.cosign import Cosignature, cosign
 from plebiscite.board.fraud import make_fraud_proof
 from plebiscite.board.merkle import MerkleTree, leaf_hash
+from plebiscite.election.clock import Clock
 from plebiscite.record.canonical import canonical_bytes, loads
-from plebiscite.record.entries import b64decode
+from plebiscite.record.entries import (
+    EntryError,
+    Submission,
+    b64decode,
+    election_id_of,
+    format_time,
+    parse_entry_time,
+    sign,
+)
+from plebiscite.record.manifest import ManifestError, max_skew_s, parse_manifest
+
+# The checks a witness runs on what it mirrors: the log's own integrity and protocol order
+# (well-formed entries, checkpoints, coverage, the referendum file, signatures, order).
+WITNESS_CHECKS = ("V01", "V02", "V03", "V04", "V05", "V06")
 
 
 class WitnessError(RuntimeError):
@@ -32,6 +57,11 @@ class WitnessError(RuntimeError):
     def __init__(self, message: str, fraud: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.fraud = fraud
+
+
+class SkewError(WitnessError):
+    """The witness refuses because the board's time and its own clock disagree by more
+    than ``max_skew_s``: not now (a later run, or a fresher checkpoint, may cosign)."""
 
 
 class Source(Protocol):
@@ -83,6 +113,13 @@ class ServerSource:
     def post_cosignature(self, cs: Cosignature) -> None:
         self.client.post(f"/api/referendums/{self.rid}/cosignatures", cs.to_json())
 
+    def post_dispute(self, sub: Submission) -> None:
+        self.client.post(f"/api/referendums/{self.rid}/disputes", sub.to_json())
+
+    def fresh(self) -> None:
+        """Ask the board to sign a checkpoint of its current size now."""
+        self.client._call("GET", f"/api/referendums/{self.rid}/checkpoint?fresh=1")
+
 
 @dataclass
 class Board:
@@ -94,10 +131,25 @@ class Board:
     entries: list[bytes]
     checkpoints: list[Checkpoint]
     cosignatures: list[bytes]
+    referendum: dict[str, Any] = field(default_factory=dict)  # the first entry's data
 
     @property
     def latest(self) -> Checkpoint:
         return self.checkpoints[-1]
+
+    def max_skew_s(self) -> int:
+        try:
+            return max_skew_s(parse_manifest(self.referendum["manifest"]))
+        except (KeyError, TypeError, ManifestError) as exc:
+            raise WitnessError(f"the board's referendum file is unusable: {exc}") from exc
+
+    def index_of(self, type_: str) -> int | None:
+        """The index of the first entry of ``type_`` (None when there is none)."""
+        marker = f'"type":"{type_}"'.encode()
+        for i, line in enumerate(self.entries):
+            if marker in line and loads(line).get("type") == type_:
+                return i
+        return None
 
 
 def read_board(source: Source) -> Board:
@@ -119,7 +171,7 @@ def read_board(source: Source) -> Board:
             raise WitnessError(f"checkpoint {cp.size} is not signed by the board")
         if cp.size > tree.size or tree.root(cp.size) != cp.root:
             raise WitnessError(f"the board's entries do not match its checkpoint {cp.size}")
-    return Board(key, origin, entries, cps, source.cosignatures())
+    return Board(key, origin, entries, cps, source.cosignatures(), ref)
 
 
 def first_difference(a: list[bytes], b: list[bytes]) -> int | None:
@@ -161,21 +213,27 @@ class WitnessState:
     def mirror_entries(self) -> list[bytes]:
         return RecordSource(self.mirror).entries()
 
-    def save(self, board: Board, cp: Checkpoint, cosig: Cosignature | None) -> None:
+    @property
+    def disputed(self) -> list[str]:
+        """The checks this witness already posted a dispute about."""
+        return list(self.data.get("disputed", []))
+
+    def save(self, board: Board, cp: Checkpoint, cosigs: list[Cosignature]) -> None:
         """Keep the board up to ``cp`` as the mirror and ``cp`` as the last cosigned."""
         self.mirror.mkdir(parents=True, exist_ok=True)
         _write_lines(self.mirror / "entries.jsonl", board.entries[: cp.size])
+        kept = board.checkpoints[: board.checkpoints.index(cp) + 1]
         _write_lines(
-            self.mirror / "checkpoints.jsonl",
-            [canonical_bytes(c.to_json()) for c in board.checkpoints if c.size <= cp.size],
+            self.mirror / "checkpoints.jsonl", [canonical_bytes(c.to_json()) for c in kept]
         )
-        cosigs = [x for x in board.cosignatures]
-        if cosig is not None:
-            cosigs.append(canonical_bytes(cosig.to_json()))
-        _write_lines(self.mirror / "cosignatures.jsonl", sorted(set(cosigs)))
+        lines = list(board.cosignatures) + [canonical_bytes(c.to_json()) for c in cosigs]
+        _write_lines(self.mirror / "cosignatures.jsonl", sorted(set(lines)))
         self.data.update(
             {"board_key": _b64(board.key), "origin": board.origin, "last": cp.to_json()}
         )
+        self.write()
+
+    def write(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         tmp = self.file.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.data, indent=1, sort_keys=True))
@@ -201,28 +259,191 @@ def _pinned(state: WitnessState, board: Board) -> None:
         raise WitnessError("this board's origin is not the one this witness pinned")
 
 
-def witness(
-    source: Source, key: Ed25519PrivateKey, witness_id: str, state: WitnessState
-) -> Cosignature:
-    """Check the board's latest checkpoint against the last one cosigned, then cosign."""
+@dataclass
+class Witnessed:
+    """What one witnessing run did."""
+
+    cosignatures: list[Cosignature]  # the new ones, oldest checkpoint first
+    last: Checkpoint  # the latest checkpoint this witness has cosigned
+    board: Board
+    disputes: list[Submission] = field(default_factory=list)  # signed, new this run
+    dispute_files: list[Path] = field(default_factory=list)  # kept for an offline board
+
+
+def _when(cp: Checkpoint) -> datetime:
+    try:
+        return parse_entry_time(cp.time)
+    except EntryError as exc:
+        raise WitnessError(f"checkpoint {cp.size}: {exc}") from exc
+
+
+def _ahead_problem(board: Board, now: datetime, skew: int) -> str | None:
+    for cp in board.checkpoints:
+        ahead = (_when(cp) - now).total_seconds()
+        if ahead > skew:
+            return (
+                f"checkpoint {cp.size} time {cp.time} is {ahead:.0f} s ahead of this"
+                f" witness's clock {format_time(now)} (max_skew_s {skew}): refusing"
+            )
+    return None
+
+
+def _stale(board: Board, now: datetime, skew: int) -> float | None:
+    behind = (now - _when(board.latest)).total_seconds()
+    return behind if behind > skew else None
+
+
+def read_timely_board(
+    source: Source, now: datetime, check: Callable[[Board], None] | None = None
+) -> Board:
+    """The board, with a latest checkpoint within ``max_skew_s`` of ``now`` (asking the
+    board for a fresh one when it is older) and none dated further ahead; raises
+    ``SkewError`` otherwise. ``check`` runs on every board read first (so a fork is
+    reported as a fork, whatever the board's clock says)."""
     board = read_board(source)
-    _pinned(state, board)
-    cp = board.latest
+    if check is not None:
+        check(board)
+    skew = board.max_skew_s()
+    problem = _ahead_problem(board, now, skew)
+    if problem:
+        raise SkewError(problem)
+    if _stale(board, now, skew) is not None and hasattr(source, "fresh"):
+        source.fresh()
+        board = read_board(source)
+        if check is not None:
+            check(board)
+        problem = _ahead_problem(board, now, skew)
+        if problem:
+            raise SkewError(problem)
+    behind = _stale(board, now, skew)
+    if behind is not None:
+        asked = ", even after asking for a fresh one" if hasattr(source, "fresh") else ""
+        raise SkewError(
+            f"the board's latest checkpoint ({board.latest.size}, time {board.latest.time})"
+            f" is {behind:.0f} s behind this witness's clock {format_time(now)} (max_skew_s"
+            f" {skew}){asked}: refusing"
+        )
+    return board
+
+
+def _since(board: Board, last: Checkpoint | None) -> list[Checkpoint]:
+    """The board's checkpoints after ``last``, checked to go forward in size and time."""
+    cps = board.checkpoints
+    if last is None:
+        todo, prev = cps, None
+    else:
+        same = [i for i, cp in enumerate(cps) if cp.to_json() == last.to_json()]
+        if same:
+            todo = cps[same[-1] + 1 :]
+        else:  # the board no longer lists it: take what is not older
+            todo = [cp for cp in cps if cp.size >= last.size and _when(cp) >= _when(last)]
+        prev = last
+    for cp in todo:
+        if prev is not None and cp.size < prev.size:
+            raise WitnessError(f"the board shows checkpoint {cp.size} after {prev.size}")
+        if prev is not None and _when(cp) < _when(prev):
+            raise WitnessError(
+                f"checkpoint {cp.size} is dated {cp.time}, before the checkpoint"
+                f" {prev.size} ({prev.time}): its times go backwards"
+            )
+        prev = cp
+    return todo
+
+
+def witness(
+    source: Source,
+    key: Ed25519PrivateKey,
+    witness_id: str,
+    state: WitnessState,
+    clock: Clock | None = None,
+) -> Witnessed:
+    """Cosign every checkpoint since the last one this witness cosigned, after checking
+    they extend it and that the board's times agree with ``clock`` (the system clock by
+    default); post the cosignatures to the source when it takes them. Then run V01-V06
+    on the mirror and dispute, once per check, each that fails."""
+    now = (clock or Clock()).now()
     last = state.last
-    if last is not None:
+
+    def extends(board: Board) -> None:
+        _pinned(state, board)
+        if last is None:
+            return
         mine = state.mirror_entries()
-        proof = fork_proof(board.key, mine, last, board.entries, cp)
+        proof = fork_proof(board.key, mine, last, board.entries, board.latest)
         if proof is not None:
             raise WitnessError(
-                f"the board's checkpoint {cp.size} is not consistent with the checkpoint"
-                f" {last.size} this witness cosigned: the board forked",
+                f"the board's checkpoint {board.latest.size} is not consistent with the"
+                f" checkpoint {last.size} this witness cosigned: the board forked",
                 proof,
             )
-        if cp.size < last.size:
-            raise WitnessError(f"the board shows checkpoint {cp.size}, older than {last.size}")
-    cosig = cosign(key, witness_id, cp)
-    state.save(board, cp, cosig)
-    return cosig
+        if board.latest.size < last.size:
+            raise WitnessError(
+                f"the board shows checkpoint {board.latest.size}, older than {last.size}"
+            )
+
+    board = read_timely_board(source, now, extends)
+    todo = _since(board, last)
+    at = format_time(now)
+    cosigs = [cosign(key, witness_id, cp, at) for cp in todo]
+    post = getattr(source, "post_cosignature", None)
+    if post is not None:
+        for cs in cosigs:
+            post(cs)
+    if not todo:
+        assert last is not None
+        return Witnessed([], last, board)
+    state.save(board, todo[-1], cosigs)
+    done = Witnessed(cosigs, todo[-1], board)
+    if last is None or todo[-1].size > last.size:
+        _dispute_failed_checks(source, key, witness_id, state, board, done)
+    return done
+
+
+def _dispute_failed_checks(
+    source: Source,
+    key: Ed25519PrivateKey,
+    witness_id: str,
+    state: WitnessState,
+    board: Board,
+    done: Witnessed,
+) -> None:
+    """Run V01-V06 over the mirror; sign a dispute for each newly failed check and post
+    it (or, for a board read from a folder, keep it in the state folder)."""
+    from plebiscite.verify.checks import Verifier
+    from plebiscite.verify.reader import read_record
+
+    verifier = Verifier(read_record(state.mirror), workers=1)
+    disputed = state.disputed
+    eid = election_id_of(board.referendum)
+    post = getattr(source, "post_dispute", None)
+    for check in WITNESS_CHECKS:
+        if check in disputed:
+            continue
+        status, details = verifier.outcome(check)
+        if status != "failed":
+            continue
+        first = details[0] if details else "failed"
+        evidence = f"witness {witness_id}: check {check} failed on the board's log: {first}"
+        data = {
+            "region": None,
+            "about": "check",
+            "receipt": None,
+            "check": check,
+            "evidence": evidence[:10000],
+        }
+        sub = sign("dispute", data, eid, key)
+        if post is not None:
+            post(sub)
+        else:
+            folder = state.folder / "disputes"
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{check}.json"
+            path.write_text(json.dumps(sub.to_json(), indent=1, sort_keys=True) + "\n")
+            done.dispute_files.append(path)
+        done.disputes.append(sub)
+        disputed.append(check)
+        state.data["disputed"] = disputed
+        state.write()
 
 
 def gossip(state: WitnessState, peer: Source | WitnessState) -> Checkpoint:

@@ -138,6 +138,7 @@ def parse_manifest(data: Any) -> Manifest:
             "organiser",
             "observers",
             "witness_quorum",
+            "max_skew_s",
         },
     )
     title = _str(m["title"], "title")
@@ -252,6 +253,9 @@ def parse_manifest(data: Any) -> Manifest:
                 f"witness_quorum: {q} of {len(observer_ids)} observers is not a majority;"
                 " two quorums must share a witness, or a board could show each its own history"
             )
+
+    if "max_skew_s" in m:
+        _int(m["max_skew_s"], "max_skew_s", 1, MAX_SKEW_LIMIT_S)
 
     if "rule" in m:
         r = _obj(m["rule"], "rule", set(), {"turnout_min", "majority"})
@@ -413,6 +417,17 @@ def quorum_witnesses(manifest: Manifest) -> dict[str, str]:
 
 def witness_quorum(manifest: Manifest) -> int:
     return int(manifest.raw.get("witness_quorum", 0))
+
+
+DEFAULT_MAX_SKEW_S = 300
+MAX_SKEW_LIMIT_S = 24 * 3600  # beyond a day, "timely" would say nothing
+
+
+def max_skew_s(manifest: Manifest) -> int:
+    """How far (seconds) a witness's clock and a checkpoint's time may differ: a witness
+    refuses a checkpoint dated further ahead of its clock, or a latest checkpoint further
+    behind; a cosignature is timely when its two times are at most this far apart."""
+    return int(manifest.raw.get("max_skew_s", DEFAULT_MAX_SKEW_S))
 
 
 def pinned_authority_key(manifest: Manifest) -> str | None:

@@ -27,12 +27,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from plebiscite import __version__
+from plebiscite.board.checkpoint import Checkpoint
 from plebiscite.board.merkle import leaf_hash
 from plebiscite.election.intake import Rejected, precheck_ballot
-from plebiscite.election.organiser import OrganiserError
+from plebiscite.election.organiser import Organiser, OrganiserError
 from plebiscite.election.tally import TallyError
 from plebiscite.record.canonical import canonical_bytes
-from plebiscite.record.entries import Submission
+from plebiscite.record.entries import Submission, parse_entry_time
 from plebiscite.server.castqueue import BATCH_LIMIT, QUEUE_LIMIT, Busy, CastQueue, Unavailable
 from plebiscite.server.registry import Referendum, Registry
 from plebiscite.server.voters import Voter, VoterError
@@ -441,9 +442,14 @@ def create_app(
         return [cp.to_json() for cp in ref.org.board.checkpoints()]
 
     @app.get("/api/referendums/{rid}/checkpoint", tags=["board"])
-    def latest_checkpoint(ref: Referendum = Depends(referendum)) -> dict[str, Any]:
-        """The latest signed checkpoint."""
-        cp = ref.org.board.latest_checkpoint()
+    def latest_checkpoint(
+        fresh: bool = False, ref: Referendum = Depends(referendum)
+    ) -> dict[str, Any]:
+        """The latest signed checkpoint; with ``fresh=1``, one the board signs now (of
+        its current size) unless its latest is already less than a few seconds old, so a
+        witness whose clock finds the latest too old can cosign a current one."""
+        with ref.lock:
+            cp = fresh_checkpoint(ref.org) if fresh else ref.org.board.latest_checkpoint()
         if cp is None:
             raise HTTPException(404, "no checkpoint yet")
         return cp.to_json()
@@ -643,10 +649,29 @@ def create_app(
     return app
 
 
+# While voting is open the board signs a checkpoint at least this often (seconds), so a
+# witness always finds one its clock can vouch for; a requested fresh one at most every
+# FRESH_AFTER_S, so anyone asking cannot make it sign without end.
+CHECKPOINT_EVERY_S = 60.0
+FRESH_AFTER_S = 5.0
+
+
+def fresh_checkpoint(org: Organiser, older_than: float = FRESH_AFTER_S) -> Checkpoint:
+    """The latest checkpoint if it is less than ``older_than`` seconds old by the board's
+    clock, else a new one of the current size signed now (the caller holds the lock)."""
+    latest = org.board.latest_checkpoint()
+    if latest is not None:
+        age = (org.clock.now() - parse_entry_time(latest.time)).total_seconds()
+        if 0 <= age < older_than:
+            return latest
+    return org.checkpoint()
+
+
 def _scheduler(registry: Registry, stop: threading.Event, every: float = 2.0) -> None:
     """Open each referendum at its opening time once it is ready (ceremony done, every
     region's credential list posted), close it at its closing time (a demo then tallies,
-    decrypts and publishes its result). Each action is a board entry."""
+    decrypts and publishes its result). Each action is a board entry. While voting is
+    open, sign a checkpoint at least once a minute."""
     from plebiscite.server.demo import booth_digests, finish_demo
 
     while not stop.wait(every):
@@ -667,6 +692,8 @@ def _scheduler(registry: Registry, stop: threading.Event, every: float = 2.0) ->
                         org.close()
                         if ref.demo:
                             finish_demo(ref)
+                    if org.has("open") and not org.has("close"):
+                        fresh_checkpoint(org, CHECKPOINT_EVERY_S)
             except (OrganiserError, TallyError, Rejected):
                 continue  # not ready yet; an admin can see why on the referendum page
 

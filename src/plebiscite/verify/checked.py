@@ -26,7 +26,7 @@ from plebiscite.board.cosign import parse_cosignatures, trusted_by
 from plebiscite.crypto.elgamal import Ciphertext
 from plebiscite.crypto.group import Element, Group
 from plebiscite.record.entries import Entry
-from plebiscite.record.manifest import Manifest, quorum_witnesses, witness_quorum
+from plebiscite.record.manifest import Manifest, max_skew_s, quorum_witnesses, witness_quorum
 from plebiscite.verify.checks import TITLES, Verifier
 from plebiscite.verify.reader import RawRecord, read_record
 
@@ -89,8 +89,8 @@ class CheckedBoard:
 
     def unwitnessed(self, index: int) -> tuple[int, int] | None:
         """``(cosignatures, quorum)`` when no checkpoint covering entry ``index`` carries
-        the witness quorum of the witnesses the referendum file declares (None when one
-        does, or the referendum sets no quorum)."""
+        the witness quorum of timely cosignatures by the witnesses the referendum file
+        declares (None when one does, or the referendum sets no quorum)."""
         return witness_shortfall(self.manifest, self.checkpoints, self.cosignatures, index)
 
 
@@ -105,7 +105,7 @@ def witness_shortfall(
     best = 0
     for cp in checkpoints:
         if cp.size > index:
-            got = len(trusted_by(cp, cosigs, declared))
+            got = len(trusted_by(cp, cosigs, declared, max_skew_s(manifest)))
             if got >= quorum:
                 return None
             best = max(best, got)

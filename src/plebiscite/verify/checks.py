@@ -60,6 +60,7 @@ from plebiscite.record.manifest import (
     ManifestError,
     guardian_ids,
     jurisdiction_problems,
+    max_skew_s,
     observers,
     parse_observer,
     pinned_authority_key,
@@ -153,7 +154,8 @@ CHECKS: list[CheckSpec] = [
     _S("V20", "Challenged ballots open to valid choices",
        "13, 14 (challenged ballots: decryption; well-formedness and content)", "-"),
     _S("V21", "Guardians meet the jurisdiction rules", "-", "-"),
-    _S("V22", "The close and final checkpoints reach the witness quorum", "-", "-"),
+    _S("V22", "Witness quorums: timely on the open and close, and on the final checkpoint",
+       "-", "-"),
     _S("V23", "Every role is enrolled: pinned keys, no key in two roles", "-",
        "trustee and credential-authority keys in the election's setup"),
 ]
@@ -765,10 +767,6 @@ class Verifier:
             self._runner = None
             runner.close()
 
-    def outcome(self, check_id: str) -> tuple[Status, list[str]]:
-        """One check's status and details (run once, then remembered)."""
-        return self._outcome(check_id)
-
     def _until_posted(self, problems: list[str], absent: list[str]) -> list[str]:
         """A check's problems, where ``absent`` says what is not posted yet: a failure
         of a finished record, but only pending on a board still being written."""
@@ -798,6 +796,13 @@ class Verifier:
         status, details = run_check(getattr(self, "check_" + check_id.lower()))
         self._outcomes[check_id] = (status, list(details))
         return status, list(details)
+
+    def outcome(self, check_id: str) -> tuple[Status, list[str]]:
+        """One check's (status, details), running only what it needs (a party that acts
+        on the board runs the checks it relies on, not the whole report)."""
+        if check_id not in TITLES:
+            raise KeyError(f"no check {check_id}")
+        return self._outcome(check_id)
 
     def _stage(self) -> str:
         """How far the referendum has got, from its latest milestone entry."""
@@ -1403,25 +1408,32 @@ class Verifier:
                     " shown another history"
                 )
             cosigs.append(cs)
-        targets = [("final", final)]
-        closes = s.of_type("close")
-        if closes:
-            close_cp = next((cp for cp in self._checkpoints if cp.size > closes[0][0]), None)
-            if close_cp is None:
-                problems.append("no checkpoint covers the close entry")
+        # The first checkpoints after the open and after the close need a quorum of
+        # timely cosignatures: witnesses whose own clocks agreed (within max_skew_s) that
+        # the board signed them when it says, so the window's edges are witnessed in time.
+        skew = max_skew_s(m)
+        targets: list[tuple[str, Checkpoint, int | None]] = []
+        for kind in ("open", "close"):
+            found = s.of_type(kind)
+            if not found:
+                continue
+            cp = next((c for c in self._checkpoints if c.size > found[0][0]), None)
+            if cp is None:
+                problems.append(f"no checkpoint covers the {kind} entry")
             else:
-                targets.insert(0, ("close", close_cp))
+                targets.append((f"first checkpoint after the {kind}", cp, skew))
+        targets.append(("final checkpoint", final, None))
         # Only the witnesses the referendum file declares count toward the quorum: the
         # organiser controls accreditations, and could show each branch of a split view
         # its own accredited witnesses (a majority of a fixed set cannot be split).
         declared = quorum_witnesses(m)
-        for name, cp in targets:
-            got = trusted_by(cp, cosigs, declared)
+        for name, cp, within in targets:
+            got = trusted_by(cp, cosigs, declared, within)
             if len(got) < quorum:
+                timely = "" if within is None else f" timely (within max_skew_s {within} s)"
                 problems.append(
-                    f"the {name} checkpoint (size {cp.size}) has {len(got)} of the"
-                    f" {quorum} cosignatures it needs from the witnesses the referendum"
-                    " file declares"
+                    f"the {name} (size {cp.size}) has {len(got)} of the {quorum}{timely}"
+                    " cosignatures it needs from the witnesses the referendum file declares"
                 )
         return problems
 
