@@ -297,6 +297,14 @@ def test_an_accredited_observer_can_attest(tmp_path: Path, observed: Observed) -
     )
     assert code == 0
     assert check_attestation(doc, tmp_path / "record") == []
+    # It counts apart from the observers the referendum file declares: the organiser
+    # chooses whom it accredits.
+    kept = tmp_path / "kept"
+    shutil.copytree(tmp_path / "record", kept)
+    publish_attestation(doc, kept)
+    items = summarise(kept)
+    assert [i["declared"] for i in items] == [False]
+    assert verified_count(items) == 0 and verified_count(items, declared=False) == 1
     # The record as it was before the accreditation knows neither the observer nor the
     # checkpoint.
     problems = check_attestation(doc, before)
@@ -341,6 +349,7 @@ def test_publish_and_summarise(observed: Observed, rec: Path, good: dict[str, An
         "name": "OSCE/ODIHR",
         "kind": "international organisation",
         "jurisdiction": "intl",
+        "declared": True,
         "verdict": "verified",
         "recognition": "recognise",
         "reason": None,

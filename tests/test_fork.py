@@ -171,7 +171,7 @@ def test_witness_refuses_a_rewritten_history(demo_outcome, tmp_path: Path, run_c
     assert code == 0, err
     # A fork is a fork whatever the clocks say: not a "not now" refusal.
     code, _, err = run_cli(
-        "observe", "witness", "--insecure-plaintext", "--record", rec, "--key", key_file, "--state", tmp_path / "state",
-        "--now", "2020-01-01T00:00:00Z",
+        "observe", "witness", "--record", rec, "--key", key_file, "--state", tmp_path / "state",
+        "--insecure-plaintext", "--now", "2020-01-01T00:00:00Z",
     )  # fmt: skip
     assert code == 1 and "forked" in err

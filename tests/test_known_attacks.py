@@ -16,7 +16,10 @@ fail are the ones the attack itself trips, and each test asserts exactly which.
 
 from __future__ import annotations
 
+import base64
 import copy
+import json
+import re
 import shutil
 from collections.abc import Sequence
 from datetime import timedelta
@@ -55,6 +58,7 @@ from plebiscite.election.credentials import (
 from plebiscite.election.demo import DemoOutcome, builtin_manifest, play_ceremony, run_demo
 from plebiscite.election.guardian import CeremonyError, Guardian, decrypt_from_board
 from plebiscite.election.intake import Rejected
+from plebiscite.election.keys import key_from_seed, read_secret_json, write_secret_json
 from plebiscite.election.organiser import Organiser, OrganiserError
 from plebiscite.observe.witness import RecordSource, WitnessError, WitnessState, gossip, witness
 from plebiscite.record import codec
@@ -64,6 +68,7 @@ from plebiscite.record.entries import (
     election_id_of,
     format_time,
     key_to_b64,
+    parse_entry_time,
     sign,
 )
 from plebiscite.record.manifest import Manifest, guardian_ids, parse_manifest
@@ -1314,3 +1319,326 @@ def test_server_refuses_replay_clash_and_late_ballots_with_4xx(tmp_path: Path) -
             assert len(org.entries()) == size
     finally:
         registry.close()
+
+
+# --- every party verifies before it acts --------------------------------------------------
+#
+# The attacks an independent review mounted on parties that acted on board entries they
+# never checked. Each goes through the real role commands (or the real server) and is
+# refused by the role itself, naming the verifier's check, before any secret is used.
+
+
+def _x25519_b64() -> str:
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    pub = X25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return base64.b64encode(pub).decode()
+
+
+def _pinned_keys_posted(tmp: Path, run_cli: Any) -> tuple[Path, Path, dict[str, Path]]:
+    """A referendum that is not a demo (every guardian and the authority pinned), each
+    guardian's key posted through 'guardian keygen' and 'organiser accept'; returns the
+    organiser's data folder, the published record and the parties' key files."""
+    from conftest import TEST_PASSPHRASE
+    from enrol import pin
+
+    raw = builtin_manifest()
+    files = pin(raw, tmp / "keys", TEST_PASSPHRASE)
+    (tmp / "referendum.json").write_text(json.dumps(raw))
+    data, rec = tmp / "organiser", tmp / "record"
+
+    def ok(*args: Any) -> None:
+        code, out, err = run_cli(*args)
+        assert code == 0, (args, out, err)
+
+    ok("organiser", "init", "--manifest", tmp / "referendum.json", "--data", data)
+    ok("organiser", "publish", "--data", data, "--record", rec)
+    subs = []
+    for gid in guardian_ids(parse_manifest(raw)):
+        subs.append(tmp / f"{gid}-key.json")
+        ok(
+            "guardian", "keygen", "--record", rec, "--id", gid, "--state", tmp / f"{gid}.state",
+            "--signing-key", files[gid], "--out", subs[-1],
+        )  # fmt: skip
+    ok("organiser", "accept", "--data", data, *subs)
+    ok("organiser", "publish", "--data", data, "--record", rec)
+    return data, rec, files
+
+
+def _board_key_of(data: Path) -> Ed25519PrivateKey:
+    from conftest import TEST_PASSPHRASE
+    from plebiscite.election.keys import Passphrase
+
+    org = Organiser(data, passphrase=Passphrase.given(TEST_PASSPHRASE))
+    try:
+        return org.key
+    finally:
+        org.close_store()
+
+
+def _forged_copy(rec: Path, to: Path, entries: Sequence[Entry], board: Ed25519PrivateKey) -> Path:
+    """The board as the organiser shows one party: ``entries``, checkpoints re-signed."""
+    shutil.copytree(rec, to)
+    tl.save(to, entries, board)
+    return to
+
+
+@pytest.mark.slow
+def test_organiser_swaps_a_guardians_encryption_key_in_the_ceremony(
+    tmp_path: Path, run_cli: Any
+) -> None:
+    """The organiser shows guardian-1 a board on which guardian-2's key entry carries an
+    X25519 key of the organiser's (commitments and proofs kept), so that guardian-1
+    encrypts its polynomial value for guardian-2 to the organiser; then it re-encrypts
+    it to the real guardian-2 on the public board, and, doing so for every pair, ends
+    holding the whole election key. 'guardian shares' checks the board first: signed by
+    the organiser, the forged entry fails V05; signed by guardian-2's own key (which a
+    demo's first comer, or a thief of that key, would have), the coefficient proofs,
+    which bind the X25519 key, fail V07. Guardian-1 encrypts nothing either way."""
+    from plebiscite.election.keys import Passphrase
+
+    data, rec, files = _pinned_keys_posted(tmp_path, run_cli)
+    board = _board_key_of(data)
+    entries = tl.load_entries(rec)
+    i = next(
+        j
+        for j in tl.indices_of(entries, "guardian_key")
+        if entries[j].data["guardian"] == "guardian-2"
+    )
+    eid = election_id_of(entries[0].data)
+    forged = copy.deepcopy(entries[i].data)
+    forged["encryption_key"] = _x25519_b64()
+
+    def shares(record: Path) -> tuple[int, str]:
+        out = tmp_path / "shares.json"
+        out.unlink(missing_ok=True)
+        code, _, err = run_cli(
+            "guardian", "shares", "--record", record, "--state", tmp_path / "guardian-1.state",
+            "--out", out,
+        )  # fmt: skip
+        assert (code == 0) == out.exists()
+        return code, err
+
+    by_organiser = list(entries)
+    by_organiser[i] = tl.resign(entries[i], board, eid, forged)
+    code, err = shares(_forged_copy(rec, tmp_path / "fork-a", by_organiser, board))
+    assert code == 1, err
+    assert "V05 failed" in err and f"entry {i} (guardian_key)" in err
+
+    from conftest import TEST_PASSPHRASE
+
+    g2 = key_from_seed(
+        read_secret_json(
+            files["guardian-2"], Passphrase.given(TEST_PASSPHRASE), allow_plaintext=False
+        )["signing_key"]
+    )
+    by_guardian_2 = list(entries)
+    by_guardian_2[i] = tl.resign(entries[i], g2, eid, forged)
+    code, err = shares(_forged_copy(rec, tmp_path / "fork-b", by_guardian_2, board))
+    assert code == 1, err
+    assert "V07 failed" in err and "guardian guardian-2 coefficient 0: proof fails" in err
+
+    assert shares(rec)[0] == 0  # control: the board everyone sees
+
+
+def test_guardians_are_not_a_decryption_oracle(
+    demo_outcome: DemoOutcome, record_copy: Path, tmp_path: Path, run_cli: Any
+) -> None:
+    """The organiser appends, before the close, one crafted and unsigned "ballot" whose
+    ciphertexts make Orkney's tally for "yes" the product of ct_k^(2^k) over three
+    chosen voters, and posts that tally: decrypted, one number would give the three
+    voters' choices bit by bit. Before decrypting, 'guardian decrypt' runs the
+    verifier's checks on every entry up to the tally: the crafted ballot fails V05 (no
+    signature) and the guardian decrypts nothing. On the genuine board it decrypts."""
+    g = tl.group(demo_outcome)
+    entries = tl.load_entries(record_copy)
+    close = tl.indices_of(entries, "close")[0]
+    counted = [i for i in counted_ballots(entries, "orkney") if i < close]
+    chosen = counted[:3]
+    others = [i for i in tl.indices_of(entries, "ballot") if i < close]
+    last = {e: i for i in others for e in [entries[i].data["credential"]]}
+    in_tally = [i for i in last.values() if entries[i].data["region"] == "orkney"]
+
+    def ct_of(i: int, q: int, s: int) -> Ciphertext:
+        c = entries[i].data["answers"][q]["choices"][s]
+        return codec.ct_from_json(g, {"alpha": c["alpha"], "beta": c["beta"]})
+
+    template = copy.deepcopy(entries[chosen[0]].data)
+    for q, answer in enumerate(template["answers"]):
+        for s, choice in enumerate(answer["choices"]):
+            want_a = [g.pow(ct_of(i, q, s).alpha, 1 << k) for k, i in enumerate(chosen)]
+            want_b = [g.pow(ct_of(i, q, s).beta, 1 << k) for k, i in enumerate(chosen)]
+            have_a = g.prod(ct_of(i, q, s).alpha for i in in_tally)
+            have_b = g.prod(ct_of(i, q, s).beta for i in in_tally)
+            choice["alpha"] = g.div(g.prod(want_a), have_a).hex()
+            choice["beta"] = g.div(g.prod(want_b), have_b).hex()
+    template["credential"] = tl.unused_credentials(demo_outcome, entries, "orkney")[0]
+    crafted = Entry("ballot", entries[close - 1].time, template, None, None)
+    entries.insert(close, crafted)
+    entries = tl.recount(demo_outcome, entries)
+    publish(demo_outcome, record_copy, entries)
+
+    # What the guardians would reveal: the three choices as the bits of one count.
+    bits = result_counts(entries)["orkney"]["status"]["yes"]
+    secret = sum(
+        threshold.lagrange_at_zero(g, gd.index, [1, 2]) * (gd.share or 0)
+        for gd in demo_outcome.guardians[:2]
+    )
+    choices = [decrypt_with_secret(g, secret % g.q, ct_of(i, 0, 0), 1) for i in chosen]
+    assert bits == sum(v << k for k, v in enumerate(choices))
+
+    gd = demo_outcome.guardians[0]
+    state = tmp_path / "g1.state"
+    write_secret_json(state, {**gd.to_json(), "kind": "plebiscite guardian secret state"})
+    out = tmp_path / "share.json"
+    decrypt = ("guardian", "decrypt", "--state", state, "--out", out, "--insecure-plaintext")
+    code, _, err = run_cli(*decrypt, "--record", record_copy, "--workers", "1")
+    assert code == 1, err
+    assert "V05 failed" in err and f"entry {close} (ballot)" in err
+    assert not out.exists()
+    code, _, err = run_cli(*decrypt, "--record", demo_outcome.record, "--workers", "1")
+    assert code == 0 and out.exists(), err  # control
+
+
+def test_roles_are_enrolled_never_first_come(tmp_path: Path) -> None:
+    """Without pinned keys, the first signer to post a guardian's key or a credential
+    list would take that role, and could end holding the election key. A referendum
+    that is not a demo must pin every guardian and the authority: the server refuses to
+    create one that does not (422, naming what to pin), as 'organiser init' does."""
+    from fastapi.testclient import TestClient
+
+    from conftest import TEST_PASSPHRASE
+    from enrol import pin
+    from plebiscite.server.app import create_app
+    from plebiscite.server.registry import Registry
+
+    registry = Registry(tmp_path / "data")
+    token = registry.new_admin_token()
+    auth = {"Authorization": f"Bearer {token}"}
+    try:
+        with TestClient(create_app(registry)) as client:
+            raw = builtin_manifest()
+            r = client.post("/api/admin/referendums", json=raw, headers=auth)
+            assert r.status_code == 422, r.text
+            detail = r.json()["detail"]
+            assert "not a demo must pin" in detail
+            assert "guardian-1" in detail and "credential_authority.public_key" in detail
+            assert not registry.referendums
+            pin(raw, tmp_path / "keys", TEST_PASSPHRASE)
+            r = client.post("/api/admin/referendums", json=raw, headers=auth)
+            assert r.status_code == 200, r.text
+    finally:
+        registry.close()
+    with pytest.raises(OrganiserError, match="not a demo must pin"):
+        Organiser.init(tmp_path / "org", builtin_manifest())
+
+
+def test_organiser_is_its_own_credential_authority(
+    demo_outcome: DemoOutcome, record_copy: Path, tmp_path: Path
+) -> None:
+    """The organiser, which holds the sign-in codes, signs the credential lists with the
+    board's key: it would hold every credential and could vote for everyone, with every
+    ballot, proof and tally correct. The board refuses such a list at intake, and in a
+    record V05 (not the authority's signature) and V23 (one key in two roles) fail."""
+    entries = tl.load_entries(record_copy)
+    board, eid = tl.board_key(demo_outcome), tl.election_id(demo_outcome)
+    for i in tl.indices_of(entries, "credential_list"):
+        entries[i] = tl.resign(entries[i], board, eid)
+    publish(demo_outcome, record_copy, entries)
+    report = expect_failed(record_copy, "V05", "V23")
+    assert "one key serves the board and the credential authority" in detail_of(report, "V23")
+
+    live = LiveBoard(tmp_path / "board", ceremony=False)
+    pubs = [public_credential(live.eid, new_credential())]
+    sub = sign("credential_list", credential_list_data("orkney", pubs), live.eid, live.org.key)
+    assert "signed by the key of another role" in live.refused(sub)
+
+
+def test_a_witness_refuses_a_board_clock_two_days_off(
+    demo_outcome: DemoOutcome, record_copy: Path, tmp_path: Path, run_cli: Any
+) -> None:
+    """A board whose clock runs two days behind (so V15 judges the voting window by the
+    organiser's clock alone) would be cosigned by a witness that never looks at time.
+    A witness refuses a latest checkpoint older than its clock minus max_skew_s (exit 3,
+    naming the skew); on the board's own clock it cosigns. (With faketime, against a
+    live server: tests/test_witness_live.py.)"""
+    from plebiscite.election.keys import seed_of
+
+    wid = sorted(demo_outcome.observer_keys)[0]
+    key = tmp_path / "w.key"
+    write_secret_json(key, {"signing_key": seed_of(demo_outcome.observer_keys[wid])})
+    latest = parse_entry_time(tl.load_checkpoints(record_copy)[-1].time)
+    witness_ = (
+        "observe", "witness", "--record", record_copy, "--key", key, "--insecure-plaintext",
+        "--id", wid,
+    )  # fmt: skip
+    ahead = format_time(latest + timedelta(days=2))
+    code, _, err = run_cli(*witness_, "--state", tmp_path / "s1", "--now", ahead)
+    assert code == 3, err
+    assert "skew" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run_cli(*witness_, "--state", tmp_path / "s2", "--now", format_time(latest))
+    assert code == 0, err
+
+
+def test_two_observers_with_one_key(tmp_path: Path, run_cli: Any) -> None:
+    """Two declared observers sharing one key would count twice toward the witness
+    quorum (one party cosigning as two); a key serving two roles likewise. The
+    referendum file is refused, naming both places."""
+    raw = builtin_manifest()
+    key = key_to_b64(Ed25519PrivateKey.generate())
+    raw["observers"] = [
+        {"id": f"o{n}", "name": f"O{n}", "kind": "NGO", "jurisdiction": "NO", "public_key": key}
+        for n in (1, 2)
+    ]
+    raw["witness_quorum"] = 2
+    f = tmp_path / "m.json"
+    f.write_text(json.dumps(raw))
+    code, _, err = run_cli("organiser", "init", "--manifest", f, "--data", tmp_path / "d")
+    assert code == 2 and "observers[1].public_key: the same key as observers[0]" in err
+    raw["observers"][1]["public_key"] = key_to_b64(Ed25519PrivateKey.generate())
+    raw["credential_authority"] = {"name": "CA", "public_key": key}
+    f.write_text(json.dumps(raw))
+    code, _, err = run_cli("organiser", "init", "--manifest", f, "--data", tmp_path / "d")
+    assert code == 2 and "the same key as" in err and "credential_authority" in err
+
+
+def test_a_giant_integer_in_a_record_line_fails_a_check(record_copy: Path, run_cli: Any) -> None:
+    """An integer of 5,000 digits in one record line once crashed the verifier (exit
+    70). It is a malformed entry: V01 fails, exit 1."""
+    path = record_copy / ENTRIES
+    lines = path.read_bytes().split(b"\n")
+    i = next(k for k, x in enumerate(lines) if b'"type":"voter_roll"' in x)
+    lines[i] = re.sub(rb'"(orkney|shetland|lewis|mainland)":\d+', rb'"\1":' + b"9" * 5000, lines[i])
+    path.write_bytes(b"\n".join(lines))
+    code, out, err = run_cli("verify", record_copy, "--json", "--workers", "1")
+    assert code == 1, err
+    assert {c["id"]: c["status"] for c in json.loads(out)["checks"]}["V01"] == "failed"
+
+
+def test_a_bool_for_an_integer_in_a_signed_value(
+    demo_outcome: DemoOutcome, record_copy: Path, tmp_path: Path
+) -> None:
+    """``true == 1`` in Python: a guardian_key entry for guardian-1 with index ``true``,
+    re-signed by guardian-1, would be a second spelling of a signed value. V07 fails it
+    and the board refuses it."""
+    entries = tl.load_entries(record_copy)
+    i = next(
+        j
+        for j in tl.indices_of(entries, "guardian_key")
+        if entries[j].data["guardian"] == "guardian-1"
+    )
+    d = copy.deepcopy(entries[i].data)
+    d["index"] = True
+    entries[i] = tl.resign_as_owner(demo_outcome, entries[i], d)
+    publish(demo_outcome, record_copy, entries)
+    report = verify(record_copy)
+    assert report.status_of("V07") == "failed"
+    assert "guardian-1 must have index 1" in detail_of(report, "V07")
+
+    live = LiveBoard(tmp_path / "board", ceremony=False)
+    gd = Guardian.create(live.eid, live.g.name, "guardian-1", 1, live.m.quorum, manifest=live.m)
+    data = {**gd.key_data(), "index": True}
+    assert "guardian-1 must have index 1" in live.refused(
+        sign("guardian_key", data, live.eid, gd.signing_key)
+    )

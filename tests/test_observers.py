@@ -90,7 +90,8 @@ def test_accreditation_after_setup_and_results_show_observers(
         assert code == 0, err
     code, out, err = run_cli("results", rec, "--workers", "1")
     assert code == 0, err
-    assert "2 independent observer(s) verified these results" in out
+    assert "1 independent observer(s) declared in the referendum file verified" in out
+    assert "and 1 observer(s) accredited later by the organiser" in out
     assert "OSCE/ODIHR" in out and "recognise" in out
 
 
@@ -199,8 +200,8 @@ def test_witness_refuses_checkpoint_times_going_backwards(
     tl.write_checkpoints(rec, cps)
     wid, key = _key_file(demo_outcome, tmp_path)
     code, out, err = run_cli(
-        "observe", "witness", "--insecure-plaintext", "--record", rec, "--key", key, "--state", tmp_path / "s",
-        "--now", tl.latest_time(rec),
+        "observe", "witness", "--record", rec, "--key", key, "--state", tmp_path / "s",
+        "--insecure-plaintext", "--now", tl.latest_time(rec),
     )  # fmt: skip
     assert code == 1 and "times go backwards" in err and out == ""
     assert len(err.strip().splitlines()) == 1
@@ -216,8 +217,8 @@ def test_witness_refuses_a_board_whose_time_disagrees_with_its_clock(
 
     def run(now: datetime) -> tuple[int, str, str]:
         return run_cli(
-            "observe", "witness", "--insecure-plaintext", "--record", rec, "--key", key, "--state", tmp_path / "s",
-            "--now", format_time(now),
+            "observe", "witness", "--record", rec, "--key", key, "--state", tmp_path / "s",
+            "--insecure-plaintext", "--now", format_time(now),
         )  # fmt: skip
 
     # A checkpoint dated more than max_skew_s (300 s) ahead of this witness's clock.
@@ -237,13 +238,13 @@ def test_witness_refuses_a_board_whose_time_disagrees_with_its_clock(
     assert Cosignature.from_json(json.loads(lines[-1])).timely(300)
     # Bad clocks and options are unusable input.
     code, _, err = run_cli(
-        "observe", "witness", "--insecure-plaintext", "--record", rec, "--key", key, "--state", tmp_path / "s",
-        "--now", "yesterday",
+        "observe", "witness", "--record", rec, "--key", key, "--state", tmp_path / "s",
+        "--insecure-plaintext", "--now", "yesterday",
     )  # fmt: skip
     assert code == 2 and "--now" in err
     code, _, err = run_cli(
-        "observe", "witness", "--insecure-plaintext", "--record", rec, "--key", key, "--state", tmp_path / "s",
-        "--until", "2027-03-08T00:00:00Z",
+        "observe", "witness", "--record", rec, "--key", key, "--state", tmp_path / "s",
+        "--insecure-plaintext", "--until", "2027-03-08T00:00:00Z",
     )  # fmt: skip
     assert code == 2 and "--follow" in err
 
@@ -323,8 +324,8 @@ def test_witness_disputes_a_failed_check_once_and_still_cosigns(
     # The command, on a folder: the signed dispute is kept for the organiser.
     _, key_file = _key_file(demo_outcome, tmp_path)
     code, out, err = run_cli(
-        "observe", "witness", "--insecure-plaintext", "--record", rec, "--key", key_file, "--state", tmp_path / "s",
-        "--now", tl.latest_time(rec),
+        "observe", "witness", "--record", rec, "--key", key_file, "--state", tmp_path / "s",
+        "--insecure-plaintext", "--now", tl.latest_time(rec),
     )  # fmt: skip
     assert code == 0, err
     assert f"{wid} disputed V05" in err and "hand it to the organiser" in err

@@ -186,7 +186,8 @@ def test_pages_show_witnessing_and_observers(server: Any) -> None:
         f"/api/admin/referendums/{ref.id}/close", headers={"Authorization": f"Bearer {token}"}
     )
     results = client.get(f"/r/{ref.id}/results").text
-    assert "independent observer(s) verified" in results and "Disputes posted: 0" in results
+    assert "independent observer(s) declared in the referendum file verified" in results
+    assert "Disputes posted: 0" in results
 
 
 def test_security_headers_on_every_response(server: Any) -> None:

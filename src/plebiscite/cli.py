@@ -361,11 +361,18 @@ def _print_observers(con: Any, record: Path, report: Any) -> None:
     digest = results_digest(report.results) if report.results is not None else None
     n = verified_count(items, digest)
     latest = latest_by_observer(items)
-    con.print(f"\n[bold]Observers[/]: {n} independent observer(s) verified these results")
-    for oid, it in sorted(latest.items()):
+    con.print(
+        f"\n[bold]Observers[/]: {n} independent observer(s) declared in the referendum file"
+        " verified these results"
+    )
+    later = verified_count(items, digest, declared=False)
+    if later:
+        con.print(f"  and {later} observer(s) accredited later by the organiser")
+    for oid, it in sorted(latest.items(), key=lambda kv: (not kv[1].get("declared"), kv[0])):
         reason = f" ({it['reason']})" if it.get("reason") else ""
+        who = "" if it.get("declared") else " (accredited by the organiser)"
         con.print(
-            f"  {it.get('name') or oid} [{it.get('kind')}, {it.get('jurisdiction')}]: "
+            f"  {it.get('name') or oid} [{it.get('kind')}, {it.get('jurisdiction')}]{who}: "
             f"{it['verdict']}, {it['recognition']}{reason}",
             markup=False,
             highlight=False,

@@ -188,6 +188,9 @@ class RecordView:
     election_id: str | None
     observers: dict[str, dict[str, str]] = field(default_factory=dict)
     checkpoints: set[tuple[str, int, str, str]] = field(default_factory=set)
+    # the observers the (hashed) referendum file declares; the others were accredited
+    # later by the organiser, which could accredit as many as it likes
+    declared: set[str] = field(default_factory=set)
 
     @staticmethod
     def checkpoint_key(cp: Checkpoint) -> tuple[str, int, str, str]:
@@ -218,6 +221,7 @@ def record_view(record: Path) -> RecordView:
         view.observers = observers(parse_manifest(ref.data.get("manifest")))
     except (ValueError, TypeError, AttributeError, KeyError):  # ManifestError is a ValueError
         view.observers = {}
+    view.declared = set(view.observers)
     board_b64 = base64.b64encode(board_key).decode()
     for line in itertools.islice(raw.entries, 1, None):
         if _ACCREDITATION not in line:
@@ -436,6 +440,7 @@ def summarise_folder(folder: Path, view: RecordView) -> list[dict[str, Any]]:
                 "name": who.get("name"),
                 "kind": who.get("kind"),
                 "jurisdiction": who.get("jurisdiction"),
+                "declared": oid in view.declared,
                 "verdict": d.get("verdict"),
                 "recognition": d.get("recognition"),
                 "reason": d.get("reason"),
@@ -464,13 +469,19 @@ def latest_by_observer(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]
     return out
 
 
-def verified_count(items: list[dict[str, Any]], digest: str | None = None) -> int:
-    """How many independent observers verified: distinct observers whose latest valid
-    attestation has the verdict ``verified`` (and, given ``digest``, attests to those
-    results: pass ``results_digest(report.results)`` to count only attestations of the
-    result being shown)."""
+def verified_count(
+    items: list[dict[str, Any]], digest: str | None = None, declared: bool = True
+) -> int:
+    """How many independent observers verified: distinct observers declared in the
+    referendum file (``declared`` False: accredited later by the organiser, counted
+    apart, since the organiser chooses them) whose latest valid attestation has the
+    verdict ``verified`` (and, given ``digest``, attests to those results: pass
+    ``results_digest(report.results)`` to count only attestations of the result being
+    shown)."""
     return sum(
         1
         for it in latest_by_observer(items).values()
-        if it["verdict"] == VERIFIED and (digest is None or it["results_digest"] == digest)
+        if it["verdict"] == VERIFIED
+        and (digest is None or it["results_digest"] == digest)
+        and bool(it.get("declared")) == declared
     )

@@ -25,6 +25,7 @@ from plebiscite.observe.attest import (
     summarise_folder,
     verified_count,
 )
+from plebiscite.record.manifest import observers
 from plebiscite.server.registry import Referendum, Registry
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,160}\.json$")
@@ -38,6 +39,7 @@ def board_view(ref: Referendum) -> RecordView:
         election_id=org.election_id,
         observers=org.observers(),
         checkpoints={RecordView.checkpoint_key(cp) for cp in org.board.checkpoints()},
+        declared=set(observers(org.manifest)),
     )
 
 
@@ -80,6 +82,7 @@ def register(app: FastAPI, registry: Registry) -> None:
             "attestations": items,
             "results_digest": digest,
             "verified_by": verified_count(items, digest),
+            "verified_by_accredited": verified_count(items, digest, declared=False),
         }
 
     @app.get("/api/referendums/{rid}/record/attestations/{name}", tags=["board"])

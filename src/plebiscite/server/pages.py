@@ -428,6 +428,7 @@ def results_view(ref: Referendum, t: Translator) -> dict[str, Any] | None:
         "multi_region": len(regions) > 1,
         "attestations": sorted(latest_by_observer(items).values(), key=lambda x: x["observer"]),
         "verified_by": verified_count(items, digest),
+        "verified_by_accredited": verified_count(items, digest, declared=False),
         "disputes": sum(disputes.values()),
     }
 
