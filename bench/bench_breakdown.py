@@ -12,11 +12,14 @@ once (ristretto255, one yes/no question, 10 regions) and cached under
    record in one process, then each step on its own over the same lines: the strict
    parse (V01), the signature (V05), ``check_batch`` (V11, V13, V14) and the tally
    product (V17); CPU microseconds per ballot, medians of ``--repeat``.
-3. Guardian: ``election.boardview.load_board`` (V01-V04 over a streamed record) and
-   ``election.tally.scan_board`` (the tally recomputed) on a ``--board-ballots`` record,
-   wall seconds and this process's peak RSS (one run, first, so that the peak is its own).
+3. Guardian: the checked view a guardian's decrypt step runs before decrypting
+   (``verify.checked.check_board`` with V01-V17, the tally recomputed) on a
+   ``--board-ballots`` record, with ``--workers`` processes, side by side with the whole
+   verifier on the same record; wall seconds and this process's peak RSS (one run,
+   first, so that the peak is its own).
 
-    .venv/bin/python bench/bench_breakdown.py [--ballots 1000] [--board-ballots 100000]
+    .venv/bin/python bench/bench_breakdown.py [--ballots 1000] [--board-ballots 100000] \
+        [--workers 2]
 """
 
 from __future__ import annotations
@@ -122,25 +125,33 @@ def verifier(ballots: int, repeat: int) -> dict[str, float]:
     return out
 
 
-def guardian(ballots: int) -> dict[str, float]:
-    from plebiscite.election.boardview import load_board
-    from plebiscite.election.tally import scan_board, tally_to_json
+def guardian(ballots: int, workers: int) -> dict[str, float]:
+    """A guardian's decrypt step before it decrypts: the checked view of the board up to
+    the tally (V01-V17, ``verify.checked.check_board``), side by side with the whole
+    verifier over the same record (``verify_record``), each on ``workers`` processes."""
+    from plebiscite.verify.checked import BEFORE_DECRYPTION, check_board
+    from plebiscite.verify.checks import verify_record
+    from plebiscite.verify.reader import read_record
 
     path, _ = record_for(ballots)
     t = time.perf_counter()
-    view = load_board(path)
-    loaded = time.perf_counter() - t
+    board = check_board(read_record(path, stream=True), BEFORE_DECRYPTION, workers=workers)
+    checked = time.perf_counter() - t
+    if board.tally is None:
+        raise RuntimeError("the checked view established no tally (a bug)")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t = time.perf_counter()
-    tr, others = scan_board(view.group, view.manifest, view.entries)
-    scanned = time.perf_counter() - t
-    posted = view.entries[others["tally"][0][0]].data
-    if tally_to_json(tr) != posted:
-        raise RuntimeError("the recomputed tally differs from the posted one (a bug)")
+    report = verify_record(read_record(path, stream=True), workers=workers)
+    verified = time.perf_counter() - t
+    if not report.ok:
+        raise RuntimeError("the simulated record does not verify (a bug)")
     return {
         "ballots": float(ballots),
-        "load_board_s": loaded,
-        "scan_board_s": scanned,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "workers": float(workers),
+        "checked_view_s": checked,
+        "verify_s": verified,
+        "checked_over_verify": checked / verified,
+        "peak_rss_mb": rss,
     }
 
 
@@ -149,6 +160,7 @@ def main() -> None:
     ap.add_argument("--ballots", type=int, default=1000)
     ap.add_argument("--board-ballots", type=int, default=100000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--workers", type=int, default=2, help="processes for the guardian part")
     ap.add_argument("--json", action="store_true", help="one JSON object on stdout")
     a = ap.parse_args()
     if not native.available():
@@ -157,7 +169,7 @@ def main() -> None:
     out = {
         "machine": f"{platform.processor() or platform.machine()}, Python "
         f"{platform.python_version()}, load {load:.2f}",
-        "guardian": guardian(a.board_ballots),  # first: the peak RSS is then its own
+        "guardian": guardian(a.board_ballots, a.workers),  # first: its own peak RSS
         "library": library(a.repeat),
         "verifier": verifier(a.ballots, a.repeat),
     }

@@ -212,3 +212,30 @@ def test_vote_and_dispute_secrets_without_a_server(demo_outcome, tmp_path: Path)
     _one_line(err)
     code, _, err = _invoke(*dispute, "--credential-file", "-", "--key", tmp_path / "k")
     assert code == 2 and "exactly one of" in err
+
+
+@pytest.mark.parametrize("fmt", [None, 1, 3, "2", True])
+def test_a_record_of_another_format_is_unusable_input(
+    fmt: object, demo_outcome, record_copy: Path, tmp_path: Path, run_cli
+) -> None:
+    """The referendum entry names its record format (hashed into the election id). A
+    record of another format, or of none (format 1), is not half-understood: verify and
+    every role stop with one line naming the format, exit 2."""
+    import tamperlib as tl
+
+    entries = tl.load_entries(record_copy)
+    data = dict(entries[0].data)
+    if fmt is None:
+        del data["record_format"]
+    else:
+        data["record_format"] = fmt
+    entries[0] = tl.resign_as_owner(demo_outcome, entries[0], data)
+    tl.save(record_copy, entries, tl.board_key(demo_outcome))
+    want = f"record format {1 if fmt is None else fmt!r}: this plebiscite reads record format 2"
+    code, _, err = run_cli("verify", record_copy, "--workers", "1")
+    assert code == 2 and want in err and len(err.strip().splitlines()) == 1, err
+    code, _, err = run_cli(
+        "ballot", "--record", record_copy, "--credential-file", tmp_path / "none",
+        "--answers", "status=yes", "--out", tmp_path / "b.json",
+    )  # fmt: skip
+    assert code == 2

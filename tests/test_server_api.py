@@ -236,3 +236,33 @@ def test_the_board_signs_a_checkpoint_every_minute_while_voting_is_open(tmp_path
     ref.org.close()
     assert tick(120) == 0  # voting closed: no more
     registry.close()
+
+
+def test_demo_server_refuses_a_witness_quorum_it_cannot_meet(tmp_path: Path) -> None:
+    """The demo server plays every role but holds none of the declared observers' keys:
+    a referendum file with a witness quorum could never get a witnessed close, so its
+    guardians could never decrypt. It is refused at once, in one line."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from plebiscite.election.organiser import OrganiserError
+    from plebiscite.record.entries import key_to_b64
+
+    raw = builtin_manifest()
+    raw["observers"] = [
+        {
+            "id": f"o{n}",
+            "name": f"O{n}",
+            "kind": "NGO",
+            "jurisdiction": "NO",
+            "public_key": key_to_b64(Ed25519PrivateKey.generate()),
+        }
+        for n in (1, 2, 3)
+    ]
+    raw["witness_quorum"] = 2
+    registry = Registry(tmp_path / "data")
+    try:
+        with pytest.raises(OrganiserError, match="witness quorum could never be met"):
+            create_demo(registry, raw, 2)
+        assert not registry.referendums
+    finally:
+        registry.close()

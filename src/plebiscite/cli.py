@@ -232,6 +232,9 @@ def _run_verifier(
         except ConnectionError as exc:  # only raised for an unusable --scheduler
             bar.stop()
             _err(f"--scheduler: {exc}")
+        except RecordError as exc:  # e.g. a record of another format
+            bar.stop()
+            _err(str(exc))
 
 
 def _note_slow_path(raw: Any) -> None:

@@ -382,8 +382,8 @@ class Organiser:
         """After every guardian is ready: the joint key and the context hash."""
         if self.has("election_context"):
             raise OrganiserError("the election context is already posted")
-        keys = sorted(self.guardian_key_entries(), key=lambda d: int(d["index"]))
         ids = guardian_ids(self.manifest)
+        keys = sorted(self.guardian_key_entries(), key=lambda d: ids.index(d["guardian"]))
         if [d["guardian"] for d in keys] != ids:
             raise OrganiserError("not every guardian has posted its key")
         ready = {e.data["guardian"] for _, e in self.of_type("guardian_ready")}
@@ -473,7 +473,10 @@ class Organiser:
         tally_index, posted = self.posted_tally()
         tr = self.tally_result()
         check_posted_tally(tr, posted)
-        index_of = {d["guardian"]: int(d["index"]) for d in self.guardian_key_entries()}
+        # A guardian's index is its place in the referendum file (the intake checked
+        # each key entry says so).
+        ids = guardian_ids(self.manifest)
+        index_of = {gid: ids.index(gid) + 1 for gid in ids}
         shares = {
             index_of[e.data["guardian"]]: e.data["shares"]
             for _, e in self.of_type("decryption_share")

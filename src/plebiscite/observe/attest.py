@@ -167,7 +167,10 @@ def make_attestation(
         raw = read_record(Path(record), stream=True)  # bounded memory, whatever the size
     except RecordError:
         return sign_attestation(doc, key), EXIT_UNUSABLE
-    report = verify_record(raw, workers, progress)
+    try:
+        report = verify_record(raw, workers, progress)
+    except RecordError:  # e.g. a record of another format
+        return sign_attestation(doc, key), EXIT_UNUSABLE
     doc["record"] = _final_checkpoint(list(raw.checkpoints))
     doc["election_id"] = _election_id(list(itertools.islice(raw.entries, 1)))
     doc["results_digest"] = results_digest(report.results)

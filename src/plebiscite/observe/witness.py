@@ -410,9 +410,13 @@ def _dispute_failed_checks(
     """Run V01-V06 over the mirror; sign a dispute for each newly failed check and post
     it (or, for a board read from a folder, keep it in the state folder)."""
     from plebiscite.verify.checks import Verifier
-    from plebiscite.verify.reader import read_record
+    from plebiscite.verify.reader import RecordError, read_record
 
     verifier = Verifier(read_record(state.mirror), workers=1)
+    try:
+        verifier.outcome("V04")  # a record of another format is not checked here at all
+    except RecordError:
+        return
     disputed = state.disputed
     eid = election_id_of(board.referendum)
     post = getattr(source, "post_dispute", None)
