@@ -35,14 +35,17 @@ def demo_manifest(raw: dict[str, Any], now: datetime | None = None) -> dict[str,
 
 
 def create_demo(
-    registry: Registry, raw: dict[str, Any], per_region: int
+    registry: Registry, raw: dict[str, Any], per_region: int, witnessed_elsewhere: bool = False
 ) -> tuple[Referendum, list[dict[str, str]]]:
     """Create and open a demo referendum; returns it and its voters (region, code,
-    credential). Refuses a referendum file that pins keys the demo cannot hold."""
+    credential). Refuses a referendum file that pins keys the demo cannot hold, or sets
+    a witness quorum it cannot meet, unless ``witnessed_elsewhere``: the caller holds the
+    declared witnesses' keys and cosigns as they would (tests and drills; never the
+    command line)."""
     from plebiscite.election.organiser import OrganiserError
     from plebiscite.record.manifest import parse_manifest, witness_quorum
 
-    if witness_quorum(parse_manifest(raw)):
+    if witness_quorum(parse_manifest(raw)) and not witnessed_elsewhere:
         raise OrganiserError(
             "the demo server cannot cosign for the referendum file's observers (it holds"
             " none of their keys), so its witness quorum could never be met: set"
