@@ -182,6 +182,10 @@ def _start_demo(
     if out is not None:
         write_voters_csv(out, voters)
         typer.echo(f"{len(voters)} demo voters written to {out}", err=True)
+    from plebiscite.record.entries import election_fingerprint
+
+    fp = election_fingerprint(ref.org.election_id)
+    typer.echo(f"election fingerprint (the voters' --election): {fp}", err=True)
     url = f"http://{host}:{port}/r/{ref.id}/booth"
     typer.echo(f"\nVote now at {url} with one of these (sign-in code, then credential):", err=True)
     for v in voters[:5]:
