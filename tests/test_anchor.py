@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tamperlib as tl
 from fakeserver import FakeServer
@@ -277,4 +279,27 @@ def test_check_receipt_refuses_a_board_with_witnesses_of_its_own(
     # A receipt from the real board, checked against the fake one, fails at once.
     f.write_text(json.dumps(_receipt(demo_outcome.record, index, tl.election_id(demo_outcome))))
     code, _, err = run_cli("check-receipt", f, "--record", record_copy)
-    assert code == 1 and "is not the one in your letter" in err
+    assert code == 1 and "is not the one your receipt names" in err
+
+
+# --- the anchor itself ----------------------------------------------------------------------
+
+_HEX = st.text(alphabet="0123456789abcdef", min_size=64, max_size=64)
+
+
+@given(eid=_HEX, other=_HEX, upper=st.booleans(), sep=st.sampled_from(["", " ", "-", "  "]))
+def test_a_fingerprint_as_printed_anchors_its_election_only(
+    eid: str, other: str, upper: bool, sep: str
+) -> None:
+    from plebiscite.anchor import anchor_problem, parse_anchor
+    from plebiscite.record.entries import anchored
+
+    printed = election_fingerprint(eid).replace(" ", sep)
+    for given_ in (printed, eid):
+        anchor = parse_anchor(given_.upper() if upper else given_)
+        assert anchor is not None and anchored(eid, anchor)
+        assert anchor_problem(eid, anchor) is None
+        assert anchored(other, anchor) == other.startswith(anchor)
+    if other[:32] != eid[:32]:
+        problem = anchor_problem(other, parse_anchor(printed))
+        assert problem is not None and election_fingerprint(eid) in problem

@@ -56,14 +56,17 @@ def show(anchor: str) -> str:
 
 
 def anchor_problem(
-    election_id: str, anchor: str | None, whose: str = "this server's"
+    election_id: str,
+    anchor: str | None,
+    whose: str = "this server's",
+    source: str = "in your letter",
 ) -> str | None:
     """Why the board of ``election_id`` is not the anchored election (None when it is, or
     nothing anchors it)."""
     if anchor is None or anchored(election_id, anchor):
         return None
     return (
-        f"{whose} election {show(election_id)} is not the one in your letter ({show(anchor)}):"
+        f"{whose} election {show(election_id)} is not the one {source} ({show(anchor)}):"
         " do not use it"
     )
 

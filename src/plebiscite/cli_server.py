@@ -407,6 +407,7 @@ def check_receipt_command(
     )
 
     anchor = _anchor(election)
+    source = "in your letter" if anchor else "your receipt names"
     try:
         receipt = json.loads(receipt_file.read_text())
         _, cp, _ = parse_receipt(receipt)
@@ -422,7 +423,7 @@ def check_receipt_command(
         _err("the board is unreadable: it has no entries")
     except AnchorError as exc:
         _err(str(exc), exc.code)
-    problem = anchor_problem(eid, anchor, "the board's")
+    problem = anchor_problem(eid, anchor, "the board's", source)
     if problem:
         _err(problem, 1)
     try:
