@@ -27,6 +27,8 @@ def test_disputes_end_to_end(live_server, run_cli, tmp_path: Path) -> None:
         tmp_path / "cred",
         "--answers",
         "status=yes,capital=lerwick",
+        "--election",  # anchored: no warning of any kind
+        httpx.get(f"{s.url}/api/referendums/{s.rid}").json()["election_id"],
     )
     assert code == 0, err
     assert "warning" not in err

@@ -55,14 +55,16 @@ def test_forked_board(demo_outcome, tmp_path: Path, run_cli) -> None:
         tmp_path / "fraud.json",
     )
     assert code == 1 and "forked" in err
-    code, out, err = run_cli("observe", "check-proof", tmp_path / "fraud.json")
+    code, _, err = run_cli("observe", "check-proof", tmp_path / "fraud.json")
+    assert code == 2 and "--record" in err  # a proof is about one referendum: name it
+    code, out, err = run_cli("observe", "check-proof", tmp_path / "fraud.json", "--record", a)
     assert code == 0, err
     proof = json.loads((tmp_path / "fraud.json").read_text())
     assert check_fraud_proof(proof) is None
     # The proof is evidence only as it stands: alter it and it no longer proves a fork.
     proof["b"] = proof["a"]
     (tmp_path / "not-fraud.json").write_text(json.dumps(proof))
-    code, _, _ = run_cli("observe", "check-proof", tmp_path / "not-fraud.json")
+    code, _, _ = run_cli("observe", "check-proof", tmp_path / "not-fraud.json", "--record", a)
     assert code == 1
     try:
         gossip(s2, s1)
@@ -167,7 +169,7 @@ def test_witness_refuses_a_rewritten_history(demo_outcome, tmp_path: Path, run_c
         tl.latest_time(rec),
     )
     assert code == 1 and "forked" in err
-    code, _, err = run_cli("observe", "check-proof", tmp_path / "f.json")
+    code, _, err = run_cli("observe", "check-proof", tmp_path / "f.json", "--record", rec)
     assert code == 0, err
     # A fork is a fork whatever the clocks say: not a "not now" refusal.
     code, _, err = run_cli(

@@ -1642,3 +1642,120 @@ def test_a_bool_for_an_integer_in_a_signed_value(
     assert "guardian-1 must have index 1" in live.refused(
         sign("guardian_key", data, live.eid, gd.signing_key)
     )
+
+
+# --- a server that shows one voter another election --------------------------------------
+
+
+def _vote_through(run_cli: Any, url: str, credential: str, *extra: str) -> tuple[int, str, str]:
+    return run_cli(
+        "vote", "--server", url, "--code", "AAAA-BBBB-CCCC", "--credential", credential,
+        "--answers", "status=yes,capital=lerwick", *extra,
+    )  # fmt: skip
+
+
+def test_malicious_server_hands_one_voter_a_fake_election(
+    demo_outcome: DemoOutcome, tmp_path: Path, run_cli: Any
+) -> None:
+    """The server shows one voter an election of its own making: its own referendum entry,
+    guardians, joint key and board, a ceremony that passes every check (a demo election
+    pins no keys, so nothing ties its guardians to the real ones). Encrypting to the key
+    a server hands over, the voter's ballot would be readable by the server's guardians.
+    The fingerprint in the voter's letter stops it: ``vote --election FP`` computes the
+    election id from the board's referendum entry and refuses, naming the mismatch,
+    before signing in (nothing is sent). Without --election the voter is warned."""
+    from fakeserver import FakeServer
+    from plebiscite.record.entries import election_fingerprint
+
+    fake = run_demo(tmp_path / "fake-data", tmp_path / "fake-record", voters=2, seed=7)
+    fake.organiser.close_store()
+    real_fp = election_fingerprint(tl.election_id(demo_outcome))
+    credential = demo_outcome.credentials["orkney"][0]
+    server = FakeServer(fake.record)
+    with server as url:
+        code, out, err = _vote_through(run_cli, url, credential, "--election", real_fp)
+        assert code == 1 and out == "", err
+        assert "is not the one in your letter" in err and real_fp in err
+        assert election_fingerprint(tl.election_id(fake)) in err
+        assert not [r for r in server.requests if r.startswith("POST")]
+        # The full id in place of the fingerprint refuses the same.
+        real_id = tl.election_id(demo_outcome)
+        code, _, err = _vote_through(run_cli, url, credential, "--election", real_id)
+        assert code == 1 and "is not the one in your letter" in err
+        code, _, err = _vote_through(run_cli, url, credential)
+        assert "warning: not anchored; pass --election from your letter" in err
+        assert code == 2 and "404" in err  # the checks passed: it went on to sign in
+
+
+def test_server_hands_a_voter_a_joint_key_of_its_own(
+    demo_outcome: DemoOutcome, record_copy: Path, run_cli: Any
+) -> None:
+    """The server keeps the real referendum entry (the election id is right) but posts
+    an election context with a joint key of its own, signed and checkpointed by the
+    board and cosigned by colluding witnesses. ``vote`` encrypts only to the key the
+    checks recompute from the guardians' commitments (V07-V09), so it refuses, with or
+    without --election: the warning does not replace the ceremony checks."""
+    from fakeserver import FakeServer
+
+    entries = tl.load_entries(record_copy)
+    i = tl.indices_of(entries, "election_context")[0]
+    g = tl.group(demo_outcome)
+    data = dict(entries[i].data, joint_key=tl.other_element(g, entries[i].data["joint_key"]))
+    entries[i] = tl.resign_as_owner(demo_outcome, entries[i], data)
+    tl.save(record_copy, entries, tl.board_key(demo_outcome), tl.witness_keys(demo_outcome))
+    credential = demo_outcome.credentials["orkney"][0]
+    with FakeServer(record_copy) as url:
+        code, out, err = _vote_through(run_cli, url, credential)
+        assert "warning: not anchored" in err
+        assert code == 1 and out == "" and "refusing to act: V09 failed" in err, err
+        eid = tl.election_id(demo_outcome)
+        code, out, err = _vote_through(run_cli, url, credential, "--election", eid[:32])
+        assert code == 1 and "refusing to act: V09 failed" in err, err
+
+
+def test_forged_fraud_proof_against_a_board(
+    demo_outcome: DemoOutcome, record_copy: Path, tmp_path: Path, run_cli: Any
+) -> None:
+    """Anyone can make a fraud proof that checks out on its own: two checkpoints of one
+    size and different roots, signed with a key of their own and carried inside the
+    proof. Against a referendum's board (``--record``), the proof must be signed with
+    that board's key and name its log (origin); otherwise it proves nothing about it.
+    Without a board to check it against, the command refuses to judge (exit 2)."""
+    from plebiscite.board.checkpoint import sign_checkpoint
+
+    cps = tl.load_checkpoints(record_copy)
+    origin, time = cps[-1].origin, cps[-1].time
+    forger = Ed25519PrivateKey.generate()
+    forger_pub = b64decode(key_to_b64(forger), 32)
+    a = sign_checkpoint(forger, origin, 5, bytes(32), time)
+    b = sign_checkpoint(forger, origin, 5, bytes([1]) * 32, time)
+    forged = make_fraud_proof(forger_pub, a, b)
+    assert check_fraud_proof(forged) is None  # "valid" in itself
+    f = tmp_path / "forged.json"
+    f.write_text(json.dumps(forged))
+    code, out, err = run_cli("observe", "check-proof", f, "--record", record_copy)
+    assert code == 1 and out == ""
+    assert "not a fraud proof for this referendum: its board key is not this board's" in err
+    code, _, err = run_cli("observe", "check-proof", f)
+    assert code == 2 and "--record" in err
+
+    # The board's own key on another log: a fork of some other board, not of this one.
+    bk = tl.board_key(demo_outcome)
+    board_pub = b64decode(key_to_b64(bk), 32)
+    other = make_fraud_proof(
+        board_pub,
+        sign_checkpoint(bk, origin + "-other", 5, bytes(32), time),
+        sign_checkpoint(bk, origin + "-other", 5, bytes([1]) * 32, time),
+    )
+    f.write_text(json.dumps(other))
+    code, _, err = run_cli("observe", "check-proof", f, "--record", record_copy)
+    assert code == 1 and "not a fraud proof for this referendum" in err and "origin" in err
+    # The same proof on this board's log is a real fork of this board.
+    real = make_fraud_proof(
+        board_pub,
+        sign_checkpoint(bk, origin, 5, bytes(32), time),
+        sign_checkpoint(bk, origin, 5, bytes([1]) * 32, time),
+    )
+    f.write_text(json.dumps(real))
+    code, out, err = run_cli("observe", "check-proof", f, "--record", record_copy)
+    assert code == 0 and "valid fraud proof" in out, err

@@ -336,10 +336,24 @@ def gossip_command(
 
 
 @observe_app.command("check-proof")
-def check_proof(proof_file: Path = typer.Argument(..., help="A fraud proof (JSON).")) -> None:
-    """Exit 0 if the fraud proof shows the board signed two histories, 1 if it does not."""
-    from plebiscite.board.fraud import FraudProofError, check_fraud_proof
+def check_proof(
+    proof_file: Path = typer.Argument(..., help="A fraud proof (JSON)."),
+    server: str | None = typer.Option(
+        None, "--server", help="The referendum's board: the one this server publishes."
+    ),
+    record: Path | None = typer.Option(
+        None, "--record", help="The referendum's board: this record (or mirror)."
+    ),
+    referendum: str | None = typer.Option(
+        None, "--referendum", help="The referendum id (with --server, when several)."
+    ),
+) -> None:
+    """Exit 0 if the fraud proof shows the board of this referendum (--record or
+    --server) signed two histories; 1 if it does not, or is about another board."""
+    from plebiscite.board.fraud import FraudProofError, check_fraud_proof, proof_board_problem
 
+    if (server is None) == (record is None):
+        _err("give exactly one of --server and --record: the referendum the proof is about")
     try:
         proof = json.loads(proof_file.read_text())
         problem = check_fraud_proof(proof)
@@ -347,9 +361,32 @@ def check_proof(proof_file: Path = typer.Argument(..., help="A fraud proof (JSON
         _err(f"{proof_file}: {exc}")
     except FraudProofError as exc:
         _err(f"{proof_file}: {exc}")
+    key, origin = _board_identity(server, record, referendum)
+    other = proof_board_problem(proof, key, origin)
+    if other:
+        _err(f"not a fraud proof for this referendum: {other}", 1)
     if problem:
         _err(f"not a fraud proof: {problem}", 1)
     typer.echo(
         f"valid fraud proof: the board signed checkpoints {proof['a']['size']} and"
         f" {proof['b']['size']} of two different histories"
     )
+
+
+def _board_identity(server: str | None, record: Path | None, referendum: str | None) -> Any:
+    """(board key, origin) from the referendum entry of the board at --server or --record."""
+    from plebiscite.client import ClientError
+    from plebiscite.record.canonical import CanonicalError, loads
+    from plebiscite.record.entries import EntryError, b64decode
+
+    src = _source(server, record, referendum)
+    try:
+        first = next(iter(src.entries()), None)
+        if first is None:
+            _err("the board has no entries: no referendum to check the proof against")
+        data = loads(first)["data"]
+        return b64decode(data["board_key"], 32, "board key"), str(data["origin"])
+    except ClientError as exc:
+        _err(str(exc))
+    except (OSError, KeyError, TypeError, CanonicalError, EntryError) as exc:
+        _err(f"the board's referendum entry is unreadable: {exc}")

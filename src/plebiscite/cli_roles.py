@@ -208,11 +208,13 @@ def organiser_init(
     passphrase_file: Path | None = PASSPHRASE_OPT,
     insecure_plaintext: bool = PLAINTEXT_OPT,
 ) -> None:
-    """Create the board for a referendum; prints the election id. The board's signing
-    key is sealed under the passphrase."""
+    """Create the board for a referendum; prints the election id and its fingerprint
+    (print the fingerprint on the voters' letters). The board's signing key is sealed
+    under the passphrase."""
     from plebiscite.cli import _load_manifest
     from plebiscite.election.keys import SecretFileError
     from plebiscite.election.organiser import Organiser, OrganiserError
+    from plebiscite.record.entries import election_fingerprint
 
     raw = _load_manifest(manifest)
     pp = None if insecure_plaintext else _passphrase(passphrase_file)
@@ -222,7 +224,11 @@ def organiser_init(
         _err(str(exc))
     except SecretFileError as exc:
         _secret_err(exc)
-    typer.echo(org.election_id)
+    typer.echo(f"election id  {org.election_id}")
+    typer.echo(f"fingerprint  {election_fingerprint(org.election_id)}")
+    typer.echo(
+        "Print the fingerprint on the voters' letters: they pass it as --election.", err=True
+    )
 
 
 def _read_submissions(path: Path) -> list[Any]:
@@ -370,9 +376,12 @@ def organiser_status(
     insecure_plaintext: bool = READ_PLAINTEXT_OPT,
 ) -> None:
     """Show where the referendum stands and what is missing."""
+    from plebiscite.record.entries import election_fingerprint
+
     org = _organiser(data, passphrase_file, insecure_plaintext)
     counts = org.counts()
     typer.echo(f"election {org.election_id}")
+    typer.echo(f"fingerprint {election_fingerprint(org.election_id)}")
     typer.echo(f"title    {org.manifest.title}")
     for t, n in counts.items():
         typer.echo(f"  {t:<18}{n}")

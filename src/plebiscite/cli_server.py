@@ -30,6 +30,12 @@ CREDENTIAL_FILE_OPT = typer.Option(
     help="Read your voting credential (from the credential authority) from this file "
     "('-' for standard input); else PLEBISCITE_CREDENTIAL, else a prompt on a terminal.",
 )
+ELECTION_OPT = typer.Option(
+    None,
+    "--election",
+    help="The election in your letter: its fingerprint (32 hex digits, as printed) or "
+    "its id (64); anything else exits 2.",
+)
 CODE_OPT = typer.Option(
     None,
     "--code",
@@ -176,6 +182,10 @@ def _start_demo(
     if out is not None:
         write_voters_csv(out, voters)
         typer.echo(f"{len(voters)} demo voters written to {out}", err=True)
+    from plebiscite.record.entries import election_fingerprint
+
+    fp = election_fingerprint(ref.org.election_id)
+    typer.echo(f"election fingerprint (the voters' --election): {fp}", err=True)
     url = f"http://{host}:{port}/r/{ref.id}/booth"
     typer.echo(f"\nVote now at {url} with one of these (sign-in code, then credential):", err=True)
     for v in voters[:5]:
@@ -233,25 +243,27 @@ def vote_command(
     referendum: str | None = typer.Option(
         None, "--referendum", help="The referendum id (optional when the server holds one)."
     ),
+    election: str | None = ELECTION_OPT,
 ) -> None:
     """Vote through the server's API with the Python booth; prints the receipt (JSON) on
-    stdout once the server acknowledged the ballot and the receipt checked out.
+    stdout once the server acknowledged the ballot and the receipt checked out. The
+    joint key and context are recomputed from the board's ceremony (V07-V09), and the
+    board must be the election --election names.
 
     The sign-in code and the credential come from --code-file and --credential-file
     ('-' for standard input), else PLEBISCITE_CODE and PLEBISCITE_CREDENTIAL, else a
     prompt on a terminal."""
+    from plebiscite.anchor import NOT_ANCHORED, AnchorError, voter_board
     from plebiscite.board.checkpoint import Checkpoint
     from plebiscite.cli_roles import parse_answers
     from plebiscite.client import Client, ClientError
-    from plebiscite.crypto.group import get_group
     from plebiscite.election.booth import BallotError, cast, encrypt_ballot
     from plebiscite.election.booth import challenge as make_challenge
     from plebiscite.election.credentials import credential_key, is_well_formed, public_credential
-    from plebiscite.record import codec
     from plebiscite.record.entries import b64decode
-    from plebiscite.record.manifest import parse_manifest
     from plebiscite.verify.receipt import check_receipt
 
+    anchor = _anchor(election)
     at_most_one_stdin(code_file, credential_file)
     code = voter_secret(CODE, code_file, code)
     credential = voter_secret(CREDENTIAL, credential_file, credential)
@@ -259,15 +271,16 @@ def vote_command(
         _err("the credential is not well formed (25 letters and digits in 5 groups)")
     client = Client(server)
     try:
-        rid = client.referendum_id(referendum)
-        info = client.get(f"/api/referendums/{rid}")
-        if info["context"] is None:
-            _err("the key ceremony is not finished: nothing to encrypt to yet")
-        manifest = parse_manifest(info["manifest"])
-        group = get_group(manifest.group)
-        ctx = bytes.fromhex(info["context"]["context_hash"])
-        key = codec.element(group, info["context"]["joint_key"])
-        eid = info["election_id"]
+        rid = client.referendum_for(referendum, anchor)
+        if anchor is None:
+            typer.echo(NOT_ANCHORED, err=True)
+        try:  # the key and context the checks recomputed, never the server's say-so
+            board = voter_board(client, rid, anchor)
+        except AnchorError as exc:
+            _err(str(exc), exc.code)
+        manifest, group, eid = board.manifest, board.group, board.election_id
+        ctx, key, info = board.context, board.joint_key, board.entries[0]
+        assert ctx is not None and key is not None and info is not None
         signin = client.post(f"/api/referendums/{rid}/signin", {"code": code})
         region = signin["region"]
         pub = public_credential(eid, credential)
@@ -292,7 +305,9 @@ def vote_command(
         from plebiscite.record.canonical import canonical_bytes
 
         raw = canonical_bytes(entry["entries"][0]) if entry["entries"] else None
-        problems = check_receipt(receipt, b64decode(info["board_key"], 32), raw, cp, [])
+        problems = check_receipt(receipt, b64decode(info.data["board_key"], 32), raw, cp, [])
+        if receipt.get("election_id") != eid:
+            problems.append("the receipt names another election")
     except ClientError as exc:
         _err(str(exc))
     finally:
@@ -305,6 +320,16 @@ def vote_command(
     typer.echo(json.dumps(receipt, indent=1, sort_keys=True))
 
 
+def _anchor(election: str | None) -> str | None:
+    """``--election`` parsed (exit 2 when it is neither an id nor a fingerprint)."""
+    from plebiscite.anchor import AnchorError, parse_anchor
+
+    try:
+        return parse_anchor(election)
+    except AnchorError as exc:
+        _err(str(exc), exc.code)
+
+
 # --- independent checks ---------------------------------------------------------------
 
 
@@ -313,6 +338,7 @@ def _board_source(
     record: Path | None,
     referendum: str | None,
     receipt: dict[str, Any] | None = None,
+    anchor: str | None = None,
 ) -> tuple[list[bytes], list[bytes], list[bytes]]:
     """(entries, checkpoints, cosignatures) lines from a server or a record folder."""
     if (server is None) == (record is None):
@@ -330,7 +356,7 @@ def _board_source(
     assert server is not None
     client = Client(server)
     try:
-        rid = client.referendum_id(referendum or (receipt or {}).get("referendum"))
+        rid = client.referendum_for(referendum or (receipt or {}).get("referendum"), anchor)
         cosigs = client._call("GET", f"/api/referendums/{rid}/record/cosignatures.jsonl")
         lines = [x.encode() for x in str(cosigs).split("\n") if x]
         return client.entries_raw(rid), client.checkpoints_raw(rid), lines
@@ -351,25 +377,59 @@ def check_receipt_command(
     referendum: str | None = typer.Option(
         None, "--referendum", help="The referendum id (default: the receipt's, or the only one)."
     ),
+    election: str | None = typer.Option(
+        None,
+        "--election",
+        help="The election in your letter: its fingerprint (32 hex digits) or id (64); "
+        "default: the receipt's election_id. Anything else exits 2.",
+    ),
 ) -> None:
-    """Exit 0 only if the receipt's ballot is on the board with a valid inclusion proof
-    under a checkpoint consistent with the board's latest one."""
+    """Exit 0 only if the receipt's ballot is on the board of its election (the one
+    --election names, else the receipt's) with a valid inclusion proof under a
+    checkpoint consistent with the board's latest one; with a witness quorum, a latest
+    checkpoint that quorum of the witnesses declared in that referendum cosigned."""
+    from plebiscite.anchor import (
+        NOT_ANCHORED,
+        AnchorError,
+        anchor_problem,
+        referendum_election,
+    )
     from plebiscite.board.checkpoint import Checkpoint
     from plebiscite.board.merkle import MerkleTree, leaf_hash
     from plebiscite.record.canonical import CanonicalError, loads
     from plebiscite.record.entries import EntryError, b64decode
-    from plebiscite.verify.receipt import ReceiptError, check_receipt, parse_receipt
+    from plebiscite.verify.receipt import (
+        ReceiptError,
+        check_receipt,
+        latest_witnessed,
+        parse_receipt,
+        receipt_election,
+    )
 
+    anchor = _anchor(election)
+    source = "in your letter" if anchor else "your receipt names"
     try:
         receipt = json.loads(receipt_file.read_text())
         _, cp, _ = parse_receipt(receipt)
+        anchor = anchor or receipt_election(receipt)
     except (OSError, ValueError, ReceiptError) as exc:
         _err(f"{receipt_file}: {exc}")
-    entries, cps, cosigs = _board_source(server, record, referendum, receipt)
+    if anchor is None:
+        typer.echo(NOT_ANCHORED, err=True)
+    entries, cps, cosigs = _board_source(server, record, referendum, receipt, anchor)
     try:
-        board_key = b64decode(loads(entries[0])["data"]["board_key"], 32, "board key")
-        latest = _latest_trusted(entries, [Checkpoint.from_json(loads(x)) for x in cps], cosigs)
-    except (IndexError, KeyError, TypeError, ValueError, CanonicalError, EntryError) as exc:
+        eid, ref = referendum_election(entries[0])
+    except IndexError:
+        _err("the board is unreadable: it has no entries")
+    except AnchorError as exc:
+        _err(str(exc), exc.code)
+    problem = anchor_problem(eid, anchor, "the board's", source)
+    if problem:
+        _err(problem, 1)
+    try:
+        board_key = b64decode(ref["board_key"], 32, "board key")
+        latest = latest_witnessed(ref, [Checkpoint.from_json(loads(x)) for x in cps], cosigs)
+    except (KeyError, TypeError, ValueError, CanonicalError, EntryError) as exc:
         _err(f"the board is unreadable: {exc}")
     if latest is None or latest.size < cp.size:
         _err(
@@ -394,23 +454,6 @@ def check_receipt_command(
         f"receipt holds: ballot {receipt['tracking_code'][:16]}… is entry {index}, "
         f"under checkpoint {cp.size} consistent with the latest ({latest.size})"
     )
-
-
-def _latest_trusted(entries: list[bytes], cps: list[Any], cosigs: list[bytes]) -> Any:
-    """The latest checkpoint a receipt may rely on: the latest one, or, when the
-    referendum sets a witness quorum, the latest one that quorum cosigned."""
-    from plebiscite.board.cosign import parse_cosignatures, trusted_by
-    from plebiscite.record.canonical import loads
-    from plebiscite.record.manifest import parse_manifest, quorum_witnesses, witness_quorum
-
-    manifest = parse_manifest(loads(entries[0])["data"]["manifest"])
-    quorum = witness_quorum(manifest)
-    if quorum == 0:
-        return cps[-1]
-    witnesses = quorum_witnesses(manifest)  # declared ones: accreditations can be forked
-    parsed = parse_cosignatures(cosigs)
-    trusted = [cp for cp in cps if len(trusted_by(cp, parsed, witnesses)) >= quorum]
-    return trusted[-1] if trusted else None
 
 
 def check_challenge_command(
@@ -460,6 +503,54 @@ def check_challenge_command(
         + ("is on the board" if on_board else "is not on the board"),
         err=True,
     )
+
+
+def check_booth_command(
+    url: str = typer.Argument(..., help="The server's address, e.g. https://vote.example.org."),
+    referendum: str | None = typer.Option(
+        None, "--referendum", help="The referendum id (when the server holds several)."
+    ),
+    election: str | None = typer.Option(
+        None,
+        "--election",
+        help="The election in your letter: its fingerprint (32 hex digits) or id (64); "
+        "anything else exits 2.",
+    ),
+) -> None:
+    """Check that the booth files the server serves are the ones its open entry commits
+    to: exit 0 when every file's SHA-256 matches, 1 naming a file that differs (or when
+    the board fails its checks), 2 when the server is unreachable, 3 before the open
+    (or while the witnesses have not cosigned it)."""
+    from plebiscite.anchor import (
+        NOT_ANCHORED,
+        AnchorError,
+        booth_digests,
+        check_served_booth,
+        checked_server_board,
+    )
+    from plebiscite.client import Client, ClientError
+
+    anchor = _anchor(election)
+    if anchor is None:
+        typer.echo(NOT_ANCHORED, err=True)
+    client = Client(url)
+    try:
+        rid = client.referendum_for(referendum, anchor)
+        files = check_served_booth(client, booth_digests(checked_server_board(client, rid, anchor)))
+    except ClientError as exc:
+        _err(str(exc))
+    except AnchorError as exc:
+        _err(str(exc), exc.code)
+    finally:
+        client.close()
+    bad = [f for f in files if f.problem]
+    for f in files:
+        if f.problem is None:
+            typer.echo(f"{f.name}: matches the open entry (sha256 {f.published[:16]}…)")
+    for f in bad:
+        typer.echo(f"plebiscite: booth file {f.name}: {f.problem}", err=True)
+    if bad:
+        raise typer.Exit(1)
 
 
 def dispute_command(
@@ -593,6 +684,7 @@ def register(app: typer.Typer) -> None:
     app.command("vote")(vote_command)
     app.command("check-receipt")(check_receipt_command)
     app.command("check-challenge")(check_challenge_command)
+    app.command("check-booth")(check_booth_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

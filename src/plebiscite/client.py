@@ -60,3 +60,37 @@ class Client:
     def checkpoints_raw(self, rid: str) -> list[bytes]:
         text = self._call("GET", f"/api/referendums/{rid}/record/checkpoints.jsonl")
         return [line.encode() for line in str(text).split("\n") if line]
+
+    def cosignatures_raw(self, rid: str) -> list[bytes]:
+        text = self._call("GET", f"/api/referendums/{rid}/record/cosignatures.jsonl")
+        return [line.encode() for line in str(text).split("\n") if line]
+
+    def election_of(self, rid: str) -> str:
+        """The election id the server *claims* for a referendum (to choose one; whoever
+        relies on it recomputes it from the board's referendum entry)."""
+        info = self.get(f"/api/referendums/{rid}")
+        return str(info.get("election_id", "")) if isinstance(info, dict) else ""
+
+    def referendum_for(self, wanted: str | None, anchor: str | None) -> str:
+        """The referendum to act on: ``wanted`` when given, else the only one, else the
+        one whose election id starts with ``anchor`` (an id or a fingerprint)."""
+        if wanted or anchor is None:
+            return self.referendum_id(wanted)
+        ids = [str(r["id"]) for r in self.get("/api/referendums")]
+        if len(ids) == 1:
+            return ids[0]
+        found = [rid for rid in ids if self.election_of(rid).startswith(anchor)]
+        if len(found) != 1:
+            raise ClientError(
+                f"the server holds {len(ids)} referendums, {len(found)} of them with this"
+                " election: name one with --referendum"
+            )
+        return found[0]
+
+    def get_bytes(self, path: str) -> tuple[int, bytes]:
+        """A file as served: (HTTP status, body); ``ClientError`` only when unreachable."""
+        try:
+            r = self.http.get(path)
+        except httpx.HTTPError as exc:
+            raise ClientError(f"{self.base}: {exc}") from exc
+        return r.status_code, r.content

@@ -84,3 +84,16 @@ def check_fraud_proof(proof: Any) -> str | None:
     if not verify_inclusion(leaf_hash(eb), index, b.size, pb, b.root):
         return "the second inclusion proof fails"
     return None
+
+
+def proof_board_problem(proof: dict[str, Any], board_key: bytes, origin: str) -> str | None:
+    """Why a fraud proof (well-formed, as ``check_fraud_proof`` read it) is not about the
+    board with ``board_key`` and ``origin`` (None when it is). The proof carries its own
+    board key, so anyone can make a "valid" one with a key of their own: it proves a fork
+    of a referendum's board only when its key and origin are that board's."""
+    if proof.get("board_key") != base64.b64encode(board_key).decode():
+        return "its board key is not this board's"
+    origins = {proof["a"].get("origin"), proof["b"].get("origin")}
+    if origins != {origin}:
+        return "its checkpoints are not of this board's log (origin)"
+    return None

@@ -263,3 +263,9 @@ def parse_election_anchor(text: str) -> str:
     ):
         raise EntryError("not an election id (64 hex digits) or its fingerprint (32 hex digits)")
     return digits
+
+
+def anchored(election_id: str, anchor: str) -> bool:
+    """Whether ``election_id`` is the election ``anchor`` names (a parsed id or
+    fingerprint, as ``parse_election_anchor`` returns it)."""
+    return len(anchor) in (_FINGERPRINT_HEX, 64) and election_id.lower().startswith(anchor)

@@ -13,8 +13,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from plebiscite.board.checkpoint import Checkpoint, verify_checkpoint
+from plebiscite.board.cosign import parse_cosignatures, trusted_by
 from plebiscite.board.merkle import leaf_hash, verify_consistency, verify_inclusion
 from plebiscite.record.canonical import CanonicalError, loads
+from plebiscite.record.manifest import max_skew_s, parse_manifest, quorum_witnesses, witness_quorum
 
 
 class ReceiptError(ValueError):
@@ -34,6 +36,34 @@ def parse_receipt(data: Any) -> tuple[dict[str, Any], Checkpoint, list[bytes]]:
     if not isinstance(data["index"], int) or data["index"] < 0:
         raise ReceiptError("malformed receipt: index")
     return data, cp, proof
+
+
+def receipt_election(data: dict[str, Any]) -> str | None:
+    """The election id a receipt names (None for a receipt that names none)."""
+    eid = data.get("election_id")
+    if eid is None:
+        return None
+    if not isinstance(eid, str) or len(eid) != 64 or any(c not in "0123456789abcdef" for c in eid):
+        raise ReceiptError("malformed receipt: election_id is not an election id (64 hex digits)")
+    return eid
+
+
+def latest_witnessed(
+    referendum: dict[str, Any], checkpoints: Sequence[Checkpoint], cosignatures: list[bytes]
+) -> Checkpoint | None:
+    """The latest checkpoint a receipt may rely on: the latest one or, when the
+    referendum sets a witness quorum, the latest one that quorum of the witnesses its
+    referendum file declares cosigned in time (None when there is none). The referendum
+    is the one the receipt's election id names, so a board cannot bring witnesses of its
+    own: accreditations on the board could be forked, the referendum file cannot."""
+    manifest = parse_manifest(referendum["manifest"])
+    quorum = witness_quorum(manifest)
+    if quorum == 0:
+        return checkpoints[-1] if checkpoints else None
+    declared, skew = quorum_witnesses(manifest), max_skew_s(manifest)
+    cosigs = parse_cosignatures(cosignatures)
+    trusted = [cp for cp in checkpoints if len(trusted_by(cp, cosigs, declared, skew)) >= quorum]
+    return trusted[-1] if trusted else None
 
 
 def check_receipt(
