@@ -387,6 +387,7 @@ def yes_twice(
         "credential": credential,
         "answers": answers,
         "tracking_code": tracking_code(context, region, for_code),
+        "replaces": None,
     }
     return data, proofs
 
@@ -416,6 +417,7 @@ def test_weak_fiat_shamir_without_the_statement_proves_a_false_vote(
     assert d["answers"][0]["question"] == "status" and len(d["answers"][0]["choices"]) == 3
     d["answers"][0]["choices"][0] = {**codec.ct_to_json(ct), "proof": codec.range_to_json(g, proof)}
     d["tracking_code"] = retrack(g, ctx, d)
+    tl.relink(demo_outcome, entries, entries[i].data["tracking_code"], d["tracking_code"])
     entries[i] = tl.resign_as_owner(demo_outcome, entries[i], d)
     publish(demo_outcome, record_copy, entries)
     report = expect_failed(record_copy, "V13")
@@ -625,6 +627,7 @@ def test_small_subgroup_element_in_a_ballot(modp_outcome: DemoOutcome, tmp_path:
     bad = gmpy2.f_mod(-alpha.value, g.p)
     c["alpha"] = int(bad).to_bytes(g.element_bytes, "big").hex()
     d["tracking_code"] = retrack(g, ctx, d)
+    tl.relink(outcome, entries, entries[i].data["tracking_code"], d["tracking_code"])
     entries[i] = tl.resign_as_owner(outcome, entries[i], d)
 
     # Why it matters: a guardian decrypting it would publish its share's parity.
@@ -663,6 +666,7 @@ def test_non_member_element_in_a_ballot(
     with pytest.raises(GroupError):
         g.element_from_hex(c["alpha"])
     d["tracking_code"] = retrack(g, ctx, d)
+    tl.relink(demo_outcome, entries, entries[i].data["tracking_code"], d["tracking_code"])
     entries[i] = tl.resign_as_owner(demo_outcome, entries[i], d)
     publish(demo_outcome, record_copy, entries)
     report = expect_failed(record_copy, "V11")
@@ -695,7 +699,8 @@ def test_clash_two_ballots_with_one_tracking_code(
     nonces = {q.id: [g.random_scalar() for _ in q.slots] for q in m.region_questions(region)}
     for i in (a, b):
         pub = entries[i].data["credential"]
-        d = tl.encrypt_ballot_with_nonces(g, m, ctx, jk, region, CHOICES, pub, nonces)
+        replaces = entries[i].data["replaces"]
+        d = tl.encrypt_ballot_with_nonces(g, m, ctx, jk, region, CHOICES, pub, nonces, replaces)
         entries[i] = tl.resign_as_owner(demo_outcome, entries[i], d)
     assert entries[a].data["tracking_code"] == entries[b].data["tracking_code"]
     entries = tl.recount(demo_outcome, entries)
@@ -1237,6 +1242,7 @@ def test_options_relabelled_inside_a_ballot(demo_outcome: DemoOutcome, record_co
     ch = d["answers"][0]["choices"]
     ch[0], ch[1] = ch[1], ch[0]
     d["tracking_code"] = retrack(g, ctx, d)
+    tl.relink(demo_outcome, entries, entries[i].data["tracking_code"], d["tracking_code"])
     entries[i] = tl.resign_as_owner(demo_outcome, entries[i], d)
     publish(demo_outcome, record_copy, tl.recount(demo_outcome, entries))
     report = expect_failed(record_copy, "V13")

@@ -35,7 +35,7 @@ from plebiscite.record.protocol import (
 
 # The record format this code writes and reads. It is in the referendum entry, hence in
 # the election id: a record of another format is refused, never half-understood.
-RECORD_FORMAT: Final = 2
+RECORD_FORMAT: Final = 3
 
 
 class FormatError(EntryError):
