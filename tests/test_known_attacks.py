@@ -17,6 +17,7 @@ fail are the ones the attack itself trips, and each test asserts exactly which.
 from __future__ import annotations
 
 import copy
+import json
 import shutil
 from collections.abc import Sequence
 from datetime import timedelta
@@ -54,7 +55,7 @@ from plebiscite.election.credentials import (
 )
 from plebiscite.election.demo import DemoOutcome, builtin_manifest, play_ceremony, run_demo
 from plebiscite.election.guardian import CeremonyError, Guardian, decrypt_from_board
-from plebiscite.election.intake import Rejected
+from plebiscite.election.intake import Rejected, Stale
 from plebiscite.election.organiser import Organiser, OrganiserError
 from plebiscite.observe.witness import RecordSource, WitnessError, WitnessState, gossip, witness
 from plebiscite.record import codec
@@ -921,6 +922,91 @@ def test_ballot_dropped_after_a_checkpoint_covered_it(
     tl.save(record_copy, entries, tl.board_key(demo_outcome), tl.witness_keys(demo_outcome))
     expect_failed(record_copy)
     assert receipt_problems(record_copy)
+
+
+# --- revotes ---------------------------------------------------------------------------
+
+
+def test_unacknowledged_ballot_appended_after_the_acknowledged_revote(
+    demo_outcome: DemoOutcome,
+    record_copy: Path,
+    voting: LiveBoard,
+    run_cli: Any,
+    tmp_path: Path,
+) -> None:
+    """A ballot the server never acknowledged (answered 503, or timed out) is appended
+    later, after the voter's acknowledged revote, and would count instead of it. Revotes
+    are a chain: that ballot replaces the head the voter's booth read before, not the
+    revote, so the board's intake refuses it as stale; a board that appends it anyway
+    fails V16 (it is not counted), and its voter's receipt check says it does not count."""
+    # Through the intake: cast, a ballot left unanswered, the acknowledged revote, then
+    # the unanswered one arrives.
+    first = voting.encrypt("shetland", 3, CHOICES)
+    pub, key = voting.voter("shetland", 3)
+    voting.org.accept(cast(first, voting.eid, key))
+    code = first.tracking_code
+    lost = encrypt_ballot(
+        voting.g, voting.m, voting.context, voting.key, "shetland", CHOICES, pub, code
+    )
+    other = {"status": ["no"], "capital": ["kirkwall"]}
+    revote = encrypt_ballot(
+        voting.g, voting.m, voting.context, voting.key, "shetland", other, pub, code
+    )
+    acked = voting.org.accept(cast(revote, voting.eid, key))
+    with pytest.raises(Stale) as exc:
+        voting.org.accept(cast(lost, voting.eid, key))
+    assert exc.value.head == {"tracking_code": revote.tracking_code, "index": acked["index"]}
+    assert voting.org.head(pub) == (revote.tracking_code, acked["index"])
+
+    # A board that appends it anyway, after the revote (the tally restated as the
+    # chain counts, so only the chain is at stake).
+    entries = tl.load_entries(record_copy)
+    voter, (i0, *_, last) = next((c, ix) for c, ix in ballots_of(entries).items() if len(ix) > 1)
+    region = entries[last].data["region"]
+    ctx, jk = context_of(demo_outcome)
+    m = demo_outcome.organiser.manifest
+    choices = {q.id: [q.options[-1]] for q in m.region_questions(region)}
+    replaces = entries[i0].data["tracking_code"]  # the head before the revote
+    late = encrypt_ballot(tl.group(demo_outcome), m, ctx, jk, region, choices, voter, replaces)
+    x = last + 1
+    entries.insert(
+        x,
+        cast(late, tl.election_id(demo_outcome), tl.voter_key(demo_outcome, voter)).at(
+            entries[last].time
+        ),
+    )
+    entries = tl.recount(demo_outcome, entries)
+    publish(demo_outcome, record_copy, entries)
+    report = expect_failed(record_copy, "V16")
+    assert f"entry {x}: ballot does not extend its credential's chain" in detail_of(report, "V16")
+
+    # The voter whose receipt names that ballot learns it does not count.
+    lines = (record_copy / ENTRIES).read_bytes().split(b"\n")[:-1]
+    cp = tl.load_checkpoints(record_copy)[-1]
+    tree = MerkleTree(leaf_hash(line) for line in lines)
+    receipt = {
+        "election_id": tl.election_id(demo_outcome),
+        "type": "ballot",
+        "tracking_code": late.tracking_code,
+        "index": x,
+        "entry_hash": leaf_hash(lines[x]).hex(),
+        "checkpoint": cp.to_json(),
+        "inclusion_proof": [h.hex() for h in tree.inclusion_proof(x, cp.size)],
+    }
+    (tmp_path / "receipt.json").write_text(json.dumps(receipt))
+    code_, _, err = run_cli("check-receipt", tmp_path / "receipt.json", "--record", record_copy)
+    assert code_ == 1 and "not counted: does not extend its credential's chain" in err, err
+    # the revote's receipt (its ballot extends the chain) still holds
+    receipt_ok = dict(
+        receipt,
+        tracking_code=entries[last].data["tracking_code"],
+        index=last,
+        entry_hash=leaf_hash(lines[last]).hex(),
+        inclusion_proof=[h.hex() for h in tree.inclusion_proof(last, cp.size)],
+    )
+    (tmp_path / "ok.json").write_text(json.dumps(receipt_ok))
+    code_, out, err = run_cli("check-receipt", tmp_path / "ok.json", "--record", record_copy)
+    assert code_ == 0, err
 
 
 # --- credentials and the window -------------------------------------------------------

@@ -300,3 +300,47 @@ def test_the_board_signs_a_checkpoint_every_minute_while_voting_is_open(tmp_path
     ref.org.close()
     assert tick(120) == 0  # voting closed: no more
     registry.close()
+
+
+def test_the_cli_client_builds_once_more_on_a_stale_answer(server: Any) -> None:
+    """``Client.cast_on_head`` (what ``plebiscite vote`` casts with) reads the head; when
+    the board answers 409 stale it signs the same ballot on the head named and posts it
+    once more (same tracking code); a second stale answer is an error, not a loop."""
+    from plebiscite.client import Client, ClientError
+    from plebiscite.election.booth import signed_on
+
+    http, ref, voters, _ = server
+    rid = ref.id
+    v = next(x for x in voters if x["region"] == "mainland")
+    eid = http.get(f"/api/referendums/{rid}").json()["election_id"]
+    key = credential_key(eid, v["credential"])
+    pub = public_credential(eid, v["credential"])
+    client = Client("http://testserver")
+    client.http = http  # the in-process app
+    csrf = _signin(http, rid, v["code"])
+    b1, _, _ = _ballot(http, rid, v, CHOICES)
+    first, sub = client.cast_on_head(rid, pub, signed_on(b1, eid, key), csrf)
+    assert sub["data"]["replaces"] is None and first["tracking_code"] == b1.tracking_code
+
+    # the head read before the first ballot arrived (another device voted in between)
+    heads = iter([{"tracking_code": None, "index": None}])
+    client.head = lambda rid, pub: next(heads)  # type: ignore[method-assign]
+    b2, _, _ = _ballot(http, rid, v, {"status": ["no"], "capital": ["kirkwall"]})
+    posted: list[Any] = []
+
+    def signed(head: str | None) -> dict[str, Any]:
+        posted.append(head)
+        return signed_on(b2, eid, key)(head)
+
+    second, sub = client.cast_on_head(rid, pub, signed, csrf)
+    assert posted == [None, b1.tracking_code]
+    assert second["tracking_code"] == b2.tracking_code and second["index"] > first["index"]
+    assert sub["data"]["replaces"] == b1.tracking_code
+
+    # told a head that moves on again: one rebuild only, then the 409 is the answer
+    del client.head
+    b3, _, _ = _ballot(http, rid, v, CHOICES)
+    size = ref.org.size
+    with pytest.raises(ClientError, match="409 stale"):
+        client.cast_on_head(rid, pub, lambda head: signed_on(b3, eid, key)(b1.tracking_code), csrf)
+    assert ref.org.size == size

@@ -244,7 +244,7 @@ def vote_command(
     from plebiscite.cli_roles import parse_answers
     from plebiscite.client import Client, ClientError
     from plebiscite.crypto.group import get_group
-    from plebiscite.election.booth import BallotError, cast, encrypt_ballot
+    from plebiscite.election.booth import BallotError, encrypt_ballot, signed_on
     from plebiscite.election.booth import challenge as make_challenge
     from plebiscite.election.credentials import credential_key, is_well_formed, public_credential
     from plebiscite.record import codec
@@ -283,9 +283,8 @@ def vote_command(
             receipt = anon.post(f"/api/referendums/{rid}/challenges", sub.to_json())
             anon.close()
         else:
-            sub = cast(ballot, eid, credential_key(eid, credential))
-            receipt = client.post(
-                f"/api/referendums/{rid}/ballots", sub.to_json(), {"X-CSRF-Token": signin["csrf"]}
+            receipt, _ = client.cast_on_head(
+                rid, pub, signed_on(ballot, eid, credential_key(eid, credential)), signin["csrf"]
             )
         cp = Checkpoint.from_json(receipt["checkpoint"])
         entry = client.get(f"/api/referendums/{rid}/entries", start=receipt["index"], limit=1)
@@ -353,12 +352,18 @@ def check_receipt_command(
     ),
 ) -> None:
     """Exit 0 only if the receipt's ballot is on the board with a valid inclusion proof
-    under a checkpoint consistent with the board's latest one."""
+    under a checkpoint consistent with the board's latest one, and extends its
+    credential's revote chain (else it is not counted: exit 1)."""
     from plebiscite.board.checkpoint import Checkpoint
     from plebiscite.board.merkle import MerkleTree, leaf_hash
     from plebiscite.record.canonical import CanonicalError, loads
     from plebiscite.record.entries import EntryError, b64decode
-    from plebiscite.verify.receipt import ReceiptError, check_receipt, parse_receipt
+    from plebiscite.verify.receipt import (
+        ReceiptError,
+        check_receipt,
+        parse_receipt,
+        receipt_off_chain,
+    )
 
     try:
         receipt = json.loads(receipt_file.read_text())
@@ -390,6 +395,9 @@ def check_receipt_command(
         for p in problems:
             typer.echo(f"plebiscite: receipt check failed: {p}", err=True)
         raise typer.Exit(1)
+    off_chain = receipt_off_chain(entries[: latest.size], index)
+    if off_chain:
+        _err(off_chain, 1)
     typer.echo(
         f"receipt holds: ballot {receipt['tracking_code'][:16]}… is entry {index}, "
         f"under checkpoint {cp.size} consistent with the latest ({latest.size})"

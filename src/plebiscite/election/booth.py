@@ -14,7 +14,7 @@ that the head has moved on, the same encryption is signed again with the new hea
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,6 +135,14 @@ def cast(
 ) -> Submission:
     """Sign the ballot with the voter's credential; the nonces are dropped."""
     return sign("ballot", ballot.data, election_id, credential_key)
+
+
+def signed_on(
+    ballot: EncryptedBallot, election_id: str, credential_key: Ed25519PrivateKey
+) -> Callable[[str | None], dict[str, Any]]:
+    """The ballot, signed to replace a given head, as the JSON to post: what a client
+    that reads the head (and may be told it moved on) casts."""
+    return lambda head: cast(with_replaces(ballot, head), election_id, credential_key).to_json()
 
 
 def challenge(group: Group, ballot: EncryptedBallot) -> Submission:
