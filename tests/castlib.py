@@ -178,6 +178,9 @@ class Ballot:
     body: dict[str, Any]  # the signed submission, as posted
 
 
+CHAINED = object()  # Booth.ballot: replace the last ballot built for the voter
+
+
 class Booth:
     """The Python booth, set up from the server's public referendum info."""
 
@@ -193,6 +196,7 @@ class Booth:
         self.eid = info["election_id"]
         self.rnd = random.Random(seed)
         self.choices: dict[str, dict[str, list[str]]] = {}  # tracking code -> choices
+        self.built: dict[str, str] = {}  # public credential -> the last ballot built for it
 
     def random_choices(self, region: str) -> dict[str, list[str]]:
         out = {}
@@ -204,17 +208,35 @@ class Booth:
                 out[q.id] = self.rnd.sample(list(q.options), k)
         return out
 
-    def ballot(self, voter: dict[str, str]) -> Ballot:
-        """A ballot of random choices, signed with ``voter``'s credential."""
+    def set_head(self, voter: dict[str, str], head: str | None) -> None:
+        """The voter's next ballot (by default) replaces ``head``."""
+        from plebiscite.election.credentials import public_credential
+
+        pub = public_credential(self.eid, voter["credential"])
+        if head is None:
+            self.built.pop(pub, None)
+        else:
+            self.built[pub] = head
+
+    def ballot(self, voter: dict[str, str], replaces: str | None | object = CHAINED) -> Ballot:
+        """A ballot of random choices, signed with ``voter``'s credential. It replaces
+        ``replaces`` (the head of the voter's revote chain), by default the last ballot
+        this booth built for the voter (None for the first): right for ballots cast in
+        the order they were built."""
         from plebiscite.election.booth import cast, encrypt_ballot
         from plebiscite.election.credentials import credential_key, public_credential
 
         region = voter["region"]
         choices = self.random_choices(region)
         pub = public_credential(self.eid, voter["credential"])
-        enc = encrypt_ballot(self.group, self.manifest, self.ctx, self.key, region, choices, pub)
+        head = self.built.get(pub) if replaces is CHAINED else replaces
+        assert head is None or isinstance(head, str)
+        enc = encrypt_ballot(
+            self.group, self.manifest, self.ctx, self.key, region, choices, pub, head
+        )
         sub = cast(enc, self.eid, credential_key(self.eid, voter["credential"]))
         self.choices[enc.tracking_code] = choices
+        self.built[pub] = enc.tracking_code
         return Ballot(voter, choices, enc.tracking_code, sub.to_json())
 
     def expected_counts(self, board: Board) -> dict[str, dict[str, dict[str, int]]]:
@@ -222,7 +244,9 @@ class Booth:
         ``board`` counts, from the choices this booth encrypted."""
         last: dict[str, tuple[str, str]] = {}
         for _, e in board.ballots():
-            last[e["data"]["credential"]] = (e["data"]["region"], e["data"]["tracking_code"])
+            previous = last.get(e["data"]["credential"], (None, None))[1]
+            if e["data"]["replaces"] == previous:  # the revote chain
+                last[e["data"]["credential"]] = (e["data"]["region"], e["data"]["tracking_code"])
         out = {
             r: {q.id: dict.fromkeys(q.slots, 0) for q in self.manifest.region_questions(r)}
             for r in self.manifest.regions
@@ -253,6 +277,19 @@ def sign_in(client: httpx.Client, rid: str, code: str) -> Session:
     if r.status_code != 200:
         raise RuntimeError(f"sign-in refused: {r.status_code} {r.text[:200]}")
     return Session(r.cookies[SESSION_COOKIE], r.json()["csrf"])
+
+
+def head_of(client: httpx.Client, rid: str, eid: str, voter: dict[str, str]) -> str | None:
+    """The tracking code at the head of the voter's revote chain, as the server says."""
+    from urllib.parse import quote
+
+    from plebiscite.election.credentials import public_credential
+
+    pub = quote(public_credential(eid, voter["credential"]), safe="")
+    r = client.get(f"/api/referendums/{rid}/credentials/{pub}/head")
+    r.raise_for_status()
+    code = r.json()["tracking_code"]
+    return str(code) if code is not None else None
 
 
 @dataclass

@@ -361,6 +361,7 @@ def encrypt_ballot_with_nonces(
     choices: dict[str, list[str]],
     credential: str,
     nonces: dict[str, list[int]],
+    replaces: str | None = None,
 ) -> dict[str, Any]:
     """A ballot's data as the booth makes it, but with the ciphertexts' nonces given
     (``nonces[question]``, one per slot) instead of drawn: what a booth that reuses
@@ -402,7 +403,31 @@ def encrypt_ballot_with_nonces(
         "credential": credential,
         "answers": answers,
         "tracking_code": p.tracking_code(context, region, for_code),
+        "replaces": replaces,
     }
+
+
+def relink(outcome: DemoOutcome, entries: list[Entry], old_code: str, new_code: str) -> None:
+    """After a ballot's tracking code changed from ``old_code`` to ``new_code``: the
+    revote that replaced it now replaces ``new_code`` (re-signed by its voter), so the
+    revote chain still holds and only the change itself is at stake."""
+    if old_code == new_code:
+        return
+    for j, e in enumerate(entries):
+        if e.type == "ballot" and e.data.get("replaces") == old_code:
+            entries[j] = resign_as_owner(outcome, e, {**e.data, "replaces": new_code})
+
+
+def chain_head(entries: Sequence[Entry], credential: str, before: int | None = None) -> str | None:
+    """The head of ``credential``'s revote chain among ``entries[:before]``: what a ballot
+    inserted there must replace to extend it."""
+    from plebiscite.record.protocol import RevoteChains
+
+    chains = RevoteChains()
+    for e in entries[:before]:
+        if e.type == "ballot" and e.data.get("credential") == credential:
+            chains.extend(credential, e.data.get("replaces"), str(e.data["tracking_code"]))
+    return chains.head(credential)
 
 
 def clock_at(record: Path) -> SimulatedClock:

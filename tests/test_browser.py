@@ -180,6 +180,11 @@ def mirror(server: Any, folder: Path) -> Path:
 # -- (1) the whole voter journey -----------------------------------------------------------
 
 
+def entry_data(s: Any, index: int) -> dict[str, Any]:
+    r = httpx.get(f"{s.url}/api/referendums/{s.rid}/entries", params={"start": index, "limit": 1})
+    return dict(r.json()["entries"][0]["data"])
+
+
 def test_voter_journey(live_server: Any, watched: Any, run_cli: Any, tmp_path: Path) -> None:
     s = live_server
     w = watched()
@@ -234,6 +239,23 @@ def test_voter_journey(live_server: Any, watched: Any, run_cli: Any, tmp_path: P
     second = choose(page, {"status": "blank", "capital": "stornoway"})
     again = cast(page)
     assert again["tracking_code"] == second and again["index"] > receipt["index"]
+    assert entry_data(s, again["index"])["replaces"] == first  # revotes are a chain
+
+    # Meanwhile another device votes with the credential: this booth's head is stale, the
+    # board answers 409 and the booth signs the same ballot on the new head, once.
+    page.click("#revote")
+    page.wait_for_selector("#step-ballot:not([hidden])")
+    third = choose(page, {"status": "blank", "capital": "stornoway"})
+    code, out, err = run_cli(
+        "vote", "--server", s.url, "--code", voter["code"], "--credential", voter["credential"],
+        "--answers", "status=yes,capital=lerwick",
+    )  # fmt: skip
+    assert code == 0, err
+    elsewhere = json.loads(out)
+    assert entry_data(s, elsewhere["index"])["replaces"] == second
+    last = cast(page)
+    assert last["tracking_code"] == third and last["index"] > elsewhere["index"]
+    assert entry_data(s, last["index"])["replaces"] == elsewhere["tracking_code"]
 
     # Close (the demo then tallies, decrypts and publishes); the results page shows it.
     admin_close(s)
@@ -252,7 +274,9 @@ def test_voter_journey(live_server: Any, watched: Any, run_cli: Any, tmp_path: P
     no_raw_keys(page)
     csv_text = httpx.get(f"{s.url}/r/{s.rid}/results.csv").text
     assert "orkney,status,blank,1,1,6" in csv_text.splitlines()
-    assert w.console_errors() == []
+    # the one refusal the journey meets: the stale cast, which the booth built again
+    errors = w.console_errors()
+    assert [e for e in errors if "status of 409" not in e] == [] and len(errors) == 1, errors
 
     # The browser-made ballots (cast and challenged) verify with the Python verifier.
     record = mirror(s, tmp_path / "mirror")

@@ -13,7 +13,7 @@ import pytest
 from plebiscite.election.booth import cast, encrypt_ballot
 from plebiscite.election.credentials import credential_key, public_credential
 from plebiscite.election.demo import builtin_manifest
-from plebiscite.election.intake import precheck_ballot
+from plebiscite.election.intake import Stale, precheck_ballot
 from plebiscite.record.entries import Submission
 from plebiscite.server.castqueue import Busy, CastQueue, Unavailable
 from plebiscite.server.demo import create_demo
@@ -37,12 +37,17 @@ def _voter(ref: Referendum, v: dict[str, str]) -> Voter:
     return session.voter
 
 
-def _sub(ref: Referendum, v: dict[str, str], choices: dict[str, list[str]] = CHOICES) -> Submission:
+def _sub(
+    ref: Referendum,
+    v: dict[str, str],
+    choices: dict[str, list[str]] = CHOICES,
+    replaces: str | None = None,
+) -> Submission:
     org = ref.org
     ctx, key = org.context()
     eid = org.election_id
     pub = public_credential(eid, v["credential"])
-    b = encrypt_ballot(org.group, org.manifest, ctx, key, v["region"], choices, pub)
+    b = encrypt_ballot(org.group, org.manifest, ctx, key, v["region"], choices, pub, replaces)
     return cast(b, eid, credential_key(eid, v["credential"]))
 
 
@@ -92,12 +97,14 @@ def test_bindings_earlier_in_the_batch_count(demo: Any) -> None:
     va, vb = _voter(ref, a), _voter(ref, b)
     q = CastQueue(ref)
     try:
+        first = _sub(ref, a)
         with _Gate(ref):
-            ok = q.submit(va, _sub(ref, a))
+            ok = q.submit(va, first)
             # a's sign-in then tries b's credential, and b's sign-in tries a's
             stolen = q.submit(va, _sub(ref, b))
             borrowed = q.submit(vb, _sub(ref, a))
-            revote = q.submit(va, _sub(ref, a, {"status": ["no"], "capital": ["kirkwall"]}))
+            again = {"status": ["no"], "capital": ["kirkwall"]}
+            revote = q.submit(va, _sub(ref, a, again, first.data["tracking_code"]))
         assert ok.result(timeout=30)["index"] < revote.result(timeout=30)["index"]
         with pytest.raises(VoterError, match="another credential"):
             stolen.result(timeout=30)
@@ -182,5 +189,41 @@ def test_a_failed_commit_acknowledges_nothing(demo: Any, monkeypatch: Any) -> No
         monkeypatch.setattr(store, "append_entries", real)
         receipt = q.submit(voter, sub).result(timeout=30)
         assert receipt["index"] == size
+    finally:
+        q.stop()
+
+
+def test_a_revote_in_the_same_batch_must_extend_the_first(demo: Any) -> None:
+    """Two ballots of one credential in one batch: the second must replace the first
+    (the head the batch made, at the index it is about to get), or it is stale; a
+    ballot naming the board's head from before the batch is stale too."""
+    ref, voters = demo
+    v = [x for x in voters if x["region"] == "orkney"][0]
+    voter = _voter(ref, v)
+    pub = public_credential(ref.org.election_id, v["credential"])
+    q = CastQueue(ref)
+    try:
+        first = _sub(ref, v)
+        size = ref.org.size
+        with _Gate(ref):
+            one = q.submit(voter, first)
+            stale = q.submit(voter, _sub(ref, v, {"status": ["no"], "capital": ["kirkwall"]}))
+            chained = q.submit(voter, _sub(ref, v, CHOICES, first.data["tracking_code"]))
+        code = first.data["tracking_code"]
+        assert one.result(timeout=30)["index"] == size
+        with pytest.raises(Stale) as exc:
+            stale.result(timeout=30)
+        assert exc.value.head == {"tracking_code": code, "index": size}
+        second = chained.result(timeout=30)
+        assert second["index"] == size + 1
+        assert ref.org.head(pub) == (second["tracking_code"], size + 1)
+        # a ballot still naming the first as head, after the revote: stale
+        late = _sub(ref, v, CHOICES, code)
+        with pytest.raises(Stale) as exc:
+            q.submit(voter, late).result(timeout=30)
+        assert exc.value.head == {"tracking_code": second["tracking_code"], "index": size + 1}
+        assert ref.org.size == size + 2
+        # the same first ballot sent again (a lost acknowledgement): still its receipt
+        assert q.submit(voter, first).result(timeout=30)["index"] == size
     finally:
         q.stop()

@@ -360,10 +360,12 @@ def _tracking_code_changed(outcome: DemoOutcome, path: Path) -> None:
     rec.save()
 
 
-@case("V14")
+@case("V14", "V16")
 def _ballot_replayed(outcome: DemoOutcome, path: Path) -> None:
     # The same signed ballot twice: one counted ballot per credential still holds, and
-    # the close, tally, shares and result are restated for the shifted indices.
+    # the close, tally, shares and result are restated for the shifted indices. The copy
+    # replaces what the original replaced, not the original: it does not extend its
+    # credential's revote chain either (V16).
     rec = Rec(outcome, path)
     i = rec.first("ballot")
     rec.entries.insert(i + 1, rec.entries[i])
@@ -408,6 +410,32 @@ def _more_counted_than_credentials(outcome: DemoOutcome, path: Path) -> None:
     d["credentials"].pop()  # and one more, so a voter's credential too
     d["count"] = len(d["credentials"])
     rec.resign(i, d)
+    rec.save()
+
+
+@case("V16")
+def _ballot_does_not_extend_its_chain(outcome: DemoOutcome, path: Path) -> None:
+    # A voter's revoted credential: after its last ballot, a ballot that replaces its
+    # first one (built on a head read before the revote, never acknowledged), signed by
+    # the voter, appended by a board that ignores the chain. It is not counted, so the
+    # tally, shares and result restated for the shifted indices still hold.
+    from plebiscite.election.booth import cast, encrypt_ballot
+
+    rec = Rec(outcome, path)
+    ballots: dict[str, list[int]] = {}
+    for i in tl.indices_of(rec.entries, "ballot"):
+        ballots.setdefault(rec.entries[i].data["credential"], []).append(i)
+    first, *_, last = next(ix for ix in ballots.values() if len(ix) > 1)
+    b = rec.entries[last]
+    pub, region = b.data["credential"], b.data["region"]
+    ctx, jk = outcome.organiser.context()
+    m = outcome.organiser.manifest
+    choices = {q.id: [q.options[0]] for q in m.region_questions(region)}
+    stale = rec.entries[first].data["tracking_code"]
+    x = encrypt_ballot(tl.group(outcome), m, ctx, jk, region, choices, pub, stale)
+    signed = cast(x, tl.election_id(outcome), tl.voter_key(outcome, pub)).at(b.time)
+    rec.entries.insert(last + 1, signed)
+    rec.entries = tl.recount(outcome, rec.entries)
     rec.save()
 
 

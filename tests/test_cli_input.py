@@ -239,3 +239,34 @@ def test_a_record_of_another_format_is_unusable_input(
         "--answers", "status=yes", "--out", tmp_path / "b.json",
     )  # fmt: skip
     assert code == 2
+
+
+def test_an_offline_ballot_replaces_its_credential_head_in_the_record(
+    demo_outcome, tmp_path: Path
+) -> None:
+    """``ballot --record`` reads the credential's revote chain from the record: a voter
+    who voted gets a ballot replacing their latest one, a voter who did not one
+    replacing nothing."""
+    from plebiscite.election.credentials import public_credential
+    from plebiscite.verify.chain import follow_chain
+    from plebiscite.verify.reader import read_record
+
+    eid = demo_outcome.organiser.election_id
+    lines = list(read_record(demo_outcome.record).entries)
+    m = demo_outcome.organiser.manifest
+    seen = set()
+    for region, creds in demo_outcome.credentials.items():
+        for cred in creds:
+            head = follow_chain(lines, public_credential(eid, cred)).head
+            if (head is None) in seen:
+                continue
+            seen.add(head is None)
+            answers = ",".join(f"{q.id}={q.options[0]}" for q in m.region_questions(region))
+            out = tmp_path / "b.json"
+            code, _, err = _invoke(
+                "ballot", "--record", demo_outcome.record, "--answers", answers, "--out", out,
+                env={"PLEBISCITE_CREDENTIAL": cred},
+            )  # fmt: skip
+            assert code == 0, err
+            assert json.loads(out.read_text())["data"]["replaces"] == head
+    assert seen == {True, False}

@@ -72,28 +72,37 @@ def _finish(server: Server, board: Board, test: str) -> None:
 def test_simultaneous_casts_with_one_credential_leave_one_last_ballot(
     server: Server, tmp_path: Path, run_cli: Callable[..., tuple[int, str, str]]
 ) -> None:
-    """A voter's two ballots cast at the same moment (first ballots, then revotes; from
-    one session or two): each gets a receipt or a clear 4xx; the credential's ballots on
+    """A voter's two ballots built on the same head and cast at the same moment (first
+    ballots, then revotes; from one session or two): one gets a receipt, the other a
+    409 "stale" naming it as the head (revotes are a chain); the credential's ballots on
     the board are exactly the acknowledged ones, the last of them is the one whose receipt
     has the higher index, the tracking page marks every other one superseded, and the
     verified result counts exactly the last ones."""
     booth = Booth(server.info, seed=7)
     voters = interleave(server.by_region())[:6]
     acked: dict[str, tuple[Ballot, dict[str, Any]]] = {}  # tracking code ->
+    heads: dict[int, str | None] = {}
     with httpx.Client(base_url=server.url, timeout=60) as http:
         for rnd in ("first", "revote"):
             for k, v in enumerate(voters):
                 one = sign_in(http, server.rid, v["code"])
                 two = one if k % 2 else sign_in(http, server.rid, v["code"])
-                pair = [booth.ballot(v), booth.ballot(v)]
+                head = heads.get(k)
+                pair = [booth.ballot(v, head), booth.ballot(v, head)]
                 answers = race(server.url, server.rid, [(pair[0], one), (pair[1], two)])
                 bad = _answered(answers)
                 assert not bad, f"{rnd} ballots of voter {k}: {bad}"
                 ok = [(b, a.body) for b, a in zip(pair, answers, strict=True) if a.acknowledged]
-                assert ok, f"neither of two simultaneous {rnd} ballots was acknowledged"
-                for b, rc in ok:
-                    assert rc["tracking_code"] == b.tracking, "a receipt for another ballot"
-                    acked[b.tracking] = (b, rc)
+                assert len(ok) == 1, f"{rnd} ballots of voter {k}: {len(ok)} acknowledged"
+                [(b, rc)] = ok
+                assert rc["tracking_code"] == b.tracking, "a receipt for another ballot"
+                acked[b.tracking] = (b, rc)
+                heads[k] = b.tracking
+                [stale] = [a for a in answers if not a.acknowledged]
+                assert stale.status == 409 and stale.body == {
+                    "detail": "stale",
+                    "head": {"tracking_code": b.tracking, "index": rc["index"]},
+                }, (stale.status, stale.body)
 
     board = Board.download(server.url, server.rid)
     indices = [int(rc["index"]) for _, rc in acked.values()]
@@ -135,7 +144,8 @@ def test_one_credential_raced_from_two_signins(server: Server) -> None:
         for region, vs in server.by_region().items():
             owner, other = vs[0], vs[1]
             sessions = [sign_in(http, server.rid, x["code"]) for x in (owner, other)]
-            pair = [booth.ballot(owner), booth.ballot(owner)]  # both with owner's credential
+            # both with owner's credential, its first ballots
+            pair = [booth.ballot(owner, None), booth.ballot(owner, None)]
             answers = race(server.url, server.rid, list(zip(pair, sessions, strict=True)))
             assert not _answered(answers), _answered(answers)
             statuses = sorted(a.status or 0 for a in answers)
@@ -143,7 +153,7 @@ def test_one_credential_raced_from_two_signins(server: Server) -> None:
             won = next(k for k, a in enumerate(answers) if a.acknowledged)
             acked.append(pair[won].tracking)
             # The loser stays refused; the winner can vote again with the credential.
-            again = [booth.ballot(owner), booth.ballot(owner)]
+            again = [booth.ballot(owner, pair[won].tracking) for _ in range(2)]
             lost = post_ballot(http, server.rid, again[0], sessions[1 - won])
             assert lost.status == 403 and clear_error(lost), (lost.status, lost.body)
             revote = post_ballot(http, server.rid, again[1], sessions[won])

@@ -40,6 +40,7 @@ from castlib import (
     Server,
     Stream,
     clear_error,
+    head_of,
     interleave,
     post_ballot,
     remember_board,
@@ -75,6 +76,10 @@ class Run:
         s = self.server
         with httpx.Client(base_url=s.url, timeout=60) as http:
             sessions = {v["code"]: sign_in(http, s.rid, v["code"]) for c in clients for v in c}
+            # each voter's revote chain as the board holds it (ballots planned before an
+            # earlier crash were not all sent)
+            for v in (v for c in clients for v in c):
+                self.booth.set_head(v, head_of(http, s.rid, s.info["election_id"], v))
         plans = []
         for voters in clients:
             plan = []
@@ -231,10 +236,12 @@ def _crash_and_recover(
         problems = run.retry_in_flight(stream, set(board.ballot_codes()))
         assert not problems, f"after crash {crash}: " + "; ".join(problems[:5])
 
-    # The restarted server takes first ballots and revotes, each with a receipt that holds.
-    late = [(v, run.booth.ballot(v)) for v in fresh + [c[0] for c in clients]]
+    # The restarted server takes first ballots and revotes, each with a receipt that holds
+    # (each built on the voter's head as the server gives it: ballots planned before a
+    # crash were not all sent).
     with httpx.Client(base_url=server.url, timeout=60) as client:
-        for v, b in late:
+        for v in fresh + [c[0] for c in clients]:
+            b = run.booth.ballot(v, head_of(client, server.rid, server.info["election_id"], v))
             run.sent[b.tracking] = b
             answer = post_ballot(client, server.rid, b, sign_in(client, server.rid, v["code"]))
             assert answer.acknowledged, f"after the restarts: {answer.status} {answer.body}"

@@ -57,7 +57,7 @@ from plebiscite.election.credentials import (
 )
 from plebiscite.election.demo import DemoOutcome, builtin_manifest, play_ceremony, run_demo
 from plebiscite.election.guardian import CeremonyError, Guardian, decrypt_from_board
-from plebiscite.election.intake import Rejected
+from plebiscite.election.intake import Rejected, Stale
 from plebiscite.election.keys import key_from_seed, read_secret_json, write_secret_json
 from plebiscite.election.organiser import Organiser, OrganiserError
 from plebiscite.observe.witness import RecordSource, WitnessError, WitnessState, gossip, witness
@@ -392,6 +392,7 @@ def yes_twice(
         "credential": credential,
         "answers": answers,
         "tracking_code": tracking_code(context, region, for_code),
+        "replaces": None,
     }
     return data, proofs
 
@@ -421,6 +422,7 @@ def test_weak_fiat_shamir_without_the_statement_proves_a_false_vote(
     assert d["answers"][0]["question"] == "status" and len(d["answers"][0]["choices"]) == 3
     d["answers"][0]["choices"][0] = {**codec.ct_to_json(ct), "proof": codec.range_to_json(g, proof)}
     d["tracking_code"] = retrack(g, ctx, d)
+    tl.relink(demo_outcome, entries, entries[i].data["tracking_code"], d["tracking_code"])
     entries[i] = tl.resign_as_owner(demo_outcome, entries[i], d)
     publish(demo_outcome, record_copy, entries)
     report = expect_failed(record_copy, "V13")
@@ -630,6 +632,7 @@ def test_small_subgroup_element_in_a_ballot(modp_outcome: DemoOutcome, tmp_path:
     bad = gmpy2.f_mod(-alpha.value, g.p)
     c["alpha"] = int(bad).to_bytes(g.element_bytes, "big").hex()
     d["tracking_code"] = retrack(g, ctx, d)
+    tl.relink(outcome, entries, entries[i].data["tracking_code"], d["tracking_code"])
     entries[i] = tl.resign_as_owner(outcome, entries[i], d)
 
     # Why it matters: a guardian decrypting it would publish its share's parity.
@@ -668,6 +671,7 @@ def test_non_member_element_in_a_ballot(
     with pytest.raises(GroupError):
         g.element_from_hex(c["alpha"])
     d["tracking_code"] = retrack(g, ctx, d)
+    tl.relink(demo_outcome, entries, entries[i].data["tracking_code"], d["tracking_code"])
     entries[i] = tl.resign_as_owner(demo_outcome, entries[i], d)
     publish(demo_outcome, record_copy, entries)
     report = expect_failed(record_copy, "V11")
@@ -700,7 +704,8 @@ def test_clash_two_ballots_with_one_tracking_code(
     nonces = {q.id: [g.random_scalar() for _ in q.slots] for q in m.region_questions(region)}
     for i in (a, b):
         pub = entries[i].data["credential"]
-        d = tl.encrypt_ballot_with_nonces(g, m, ctx, jk, region, CHOICES, pub, nonces)
+        replaces = entries[i].data["replaces"]
+        d = tl.encrypt_ballot_with_nonces(g, m, ctx, jk, region, CHOICES, pub, nonces, replaces)
         entries[i] = tl.resign_as_owner(demo_outcome, entries[i], d)
     assert entries[a].data["tracking_code"] == entries[b].data["tracking_code"]
     entries = tl.recount(demo_outcome, entries)
@@ -921,6 +926,91 @@ def test_ballot_dropped_after_a_checkpoint_covered_it(
     tl.save(record_copy, entries, tl.board_key(demo_outcome), tl.witness_keys(demo_outcome))
     expect_failed(record_copy)
     assert receipt_problems(record_copy)
+
+
+# --- revotes ---------------------------------------------------------------------------
+
+
+def test_unacknowledged_ballot_appended_after_the_acknowledged_revote(
+    demo_outcome: DemoOutcome,
+    record_copy: Path,
+    voting: LiveBoard,
+    run_cli: Any,
+    tmp_path: Path,
+) -> None:
+    """A ballot the server never acknowledged (answered 503, or timed out) is appended
+    later, after the voter's acknowledged revote, and would count instead of it. Revotes
+    are a chain: that ballot replaces the head the voter's booth read before, not the
+    revote, so the board's intake refuses it as stale; a board that appends it anyway
+    fails V16 (it is not counted), and its voter's receipt check says it does not count."""
+    # Through the intake: cast, a ballot left unanswered, the acknowledged revote, then
+    # the unanswered one arrives.
+    first = voting.encrypt("shetland", 3, CHOICES)
+    pub, key = voting.voter("shetland", 3)
+    voting.org.accept(cast(first, voting.eid, key))
+    code = first.tracking_code
+    lost = encrypt_ballot(
+        voting.g, voting.m, voting.context, voting.key, "shetland", CHOICES, pub, code
+    )
+    other = {"status": ["no"], "capital": ["kirkwall"]}
+    revote = encrypt_ballot(
+        voting.g, voting.m, voting.context, voting.key, "shetland", other, pub, code
+    )
+    acked = voting.org.accept(cast(revote, voting.eid, key))
+    with pytest.raises(Stale) as exc:
+        voting.org.accept(cast(lost, voting.eid, key))
+    assert exc.value.head == {"tracking_code": revote.tracking_code, "index": acked["index"]}
+    assert voting.org.head(pub) == (revote.tracking_code, acked["index"])
+
+    # A board that appends it anyway, after the revote (the tally restated as the
+    # chain counts, so only the chain is at stake).
+    entries = tl.load_entries(record_copy)
+    voter, (i0, *_, last) = next((c, ix) for c, ix in ballots_of(entries).items() if len(ix) > 1)
+    region = entries[last].data["region"]
+    ctx, jk = context_of(demo_outcome)
+    m = demo_outcome.organiser.manifest
+    choices = {q.id: [q.options[-1]] for q in m.region_questions(region)}
+    replaces = entries[i0].data["tracking_code"]  # the head before the revote
+    late = encrypt_ballot(tl.group(demo_outcome), m, ctx, jk, region, choices, voter, replaces)
+    x = last + 1
+    entries.insert(
+        x,
+        cast(late, tl.election_id(demo_outcome), tl.voter_key(demo_outcome, voter)).at(
+            entries[last].time
+        ),
+    )
+    entries = tl.recount(demo_outcome, entries)
+    publish(demo_outcome, record_copy, entries)
+    report = expect_failed(record_copy, "V16")
+    assert f"entry {x}: ballot does not extend its credential's chain" in detail_of(report, "V16")
+
+    # The voter whose receipt names that ballot learns it does not count.
+    lines = (record_copy / ENTRIES).read_bytes().split(b"\n")[:-1]
+    cp = tl.load_checkpoints(record_copy)[-1]
+    tree = MerkleTree(leaf_hash(line) for line in lines)
+    receipt = {
+        "election_id": tl.election_id(demo_outcome),
+        "type": "ballot",
+        "tracking_code": late.tracking_code,
+        "index": x,
+        "entry_hash": leaf_hash(lines[x]).hex(),
+        "checkpoint": cp.to_json(),
+        "inclusion_proof": [h.hex() for h in tree.inclusion_proof(x, cp.size)],
+    }
+    (tmp_path / "receipt.json").write_text(json.dumps(receipt))
+    code_, _, err = run_cli("check-receipt", tmp_path / "receipt.json", "--record", record_copy)
+    assert code_ == 1 and "not counted: does not extend its credential's chain" in err, err
+    # the revote's receipt (its ballot extends the chain) still holds
+    receipt_ok = dict(
+        receipt,
+        tracking_code=entries[last].data["tracking_code"],
+        index=last,
+        entry_hash=leaf_hash(lines[last]).hex(),
+        inclusion_proof=[h.hex() for h in tree.inclusion_proof(last, cp.size)],
+    )
+    (tmp_path / "ok.json").write_text(json.dumps(receipt_ok))
+    code_, out, err = run_cli("check-receipt", tmp_path / "ok.json", "--record", record_copy)
+    assert code_ == 0, err
 
 
 # --- credentials and the window -------------------------------------------------------
@@ -1242,6 +1332,7 @@ def test_options_relabelled_inside_a_ballot(demo_outcome: DemoOutcome, record_co
     ch = d["answers"][0]["choices"]
     ch[0], ch[1] = ch[1], ch[0]
     d["tracking_code"] = retrack(g, ctx, d)
+    tl.relink(demo_outcome, entries, entries[i].data["tracking_code"], d["tracking_code"])
     entries[i] = tl.resign_as_owner(demo_outcome, entries[i], d)
     publish(demo_outcome, record_copy, tl.recount(demo_outcome, entries))
     report = expect_failed(record_copy, "V13")

@@ -122,7 +122,9 @@ def test_separate_roles_end_to_end(run_cli, tmp_path: Path) -> None:
         )
         receipt = json.loads(ok("organiser", "accept", "--data", data, b))
         assert receipt["type"] == "ballot" and len(receipt["tracking_code"]) == 64
-    # A challenged ballot, posted anonymously, and a revote by dan.
+    # A challenged ballot, posted anonymously, and a revote by dan, built on the record
+    # published since (it replaces dan's ballot there: revotes are a chain).
+    publish()
     ok(
         "ballot",
         "--record",

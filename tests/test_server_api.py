@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
 
 from plebiscite.crypto.group import get_group
-from plebiscite.election.booth import cast, challenge, encrypt_ballot
+from plebiscite.election.booth import cast, challenge, encrypt_ballot, with_replaces
 from plebiscite.election.credentials import credential_key, public_credential
 from plebiscite.election.demo import builtin_manifest
 from plebiscite.record import codec
@@ -31,7 +32,11 @@ def server(tmp_path: Path) -> Any:
 
 
 def _ballot(
-    client: TestClient, rid: str, voter: dict[str, str], choices: dict[str, list[str]]
+    client: TestClient,
+    rid: str,
+    voter: dict[str, str],
+    choices: dict[str, list[str]],
+    replaces: str | None = None,
 ) -> Any:
     info = client.get(f"/api/referendums/{rid}").json()
     m = parse_manifest(info["manifest"])
@@ -40,7 +45,7 @@ def _ballot(
     key = codec.element(g, info["context"]["joint_key"])
     eid = info["election_id"]
     pub = public_credential(eid, voter["credential"])
-    b = encrypt_ballot(g, m, ctx, key, voter["region"], choices, pub)
+    b = encrypt_ballot(g, m, ctx, key, voter["region"], choices, pub, replaces)
     return b, cast(b, eid, credential_key(eid, voter["credential"])), challenge(g, b)
 
 
@@ -86,10 +91,70 @@ def test_one_signin_one_credential(server: Any) -> None:
     r = client.post(url, json=sub_b.to_json(), headers={"X-CSRF-Token": csrf})
     assert r.status_code == 403 and "another credential" in r.json()["detail"]
     # a revote with the same credential is fine
-    _, again, _ = _ballot(client, ref.id, a, {"status": ["no"], "capital": ["kirkwall"]})
+    again_choices = {"status": ["no"], "capital": ["kirkwall"]}
+    _, again, _ = _ballot(client, ref.id, a, again_choices, sub_a.data["tracking_code"])
     assert client.post(url, json=again.to_json(), headers={"X-CSRF-Token": csrf}).status_code == 200
     old = client.get(f"/api/referendums/{ref.id}/tracking/{sub_a.data['tracking_code']}").json()
     assert old["superseded"] is True
+
+
+def _head(client: TestClient, rid: str, voter: dict[str, str]) -> Any:
+    eid = client.get(f"/api/referendums/{rid}").json()["election_id"]
+    pub = public_credential(eid, voter["credential"])
+    r = client.get(f"/api/referendums/{rid}/credentials/{quote(pub, safe='')}/head")
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_revotes_are_a_chain_a_stale_ballot_gets_409_and_is_built_again(server: Any) -> None:
+    """The head endpoint names the credential's latest ballot; a ballot that names an
+    older head is refused with 409 {"detail": "stale", "head": ...} and nothing is
+    appended; the same encryption signed again on that head is accepted (same tracking
+    code); the acknowledged ballot sent again still gets its receipt."""
+    client, ref, voters, _ = server
+    v = next(x for x in voters if x["region"] == "lewis")
+    rid = ref.id
+    url = f"/api/referendums/{rid}/ballots"
+    assert _head(client, rid, v) == {"tracking_code": None, "index": None}
+    csrf = _signin(client, rid, v["code"])
+    headers = {"X-CSRF-Token": csrf}
+    _, first, _ = _ballot(client, rid, v, CHOICES)
+    r1 = client.post(url, json=first.to_json(), headers=headers)
+    assert r1.status_code == 200, r1.text
+    head = {"tracking_code": first.data["tracking_code"], "index": r1.json()["index"]}
+    assert _head(client, rid, v) == head
+    # a booth that read the head before the first ballot arrived (or a second device)
+    b, stale, _ = _ballot(client, rid, v, {"status": ["no"], "capital": ["kirkwall"]})
+    size = ref.org.size
+    r = client.post(url, json=stale.to_json(), headers=headers)
+    assert r.status_code == 409 and r.json() == {"detail": "stale", "head": head}
+    assert ref.org.size == size
+    # built again once on the head it was told: accepted, same tracking code
+    eid = client.get(f"/api/referendums/{rid}").json()["election_id"]
+    key = credential_key(eid, v["credential"])
+    rebuilt = cast(with_replaces(b, head["tracking_code"]), eid, key)
+    r = client.post(url, json=rebuilt.to_json(), headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["tracking_code"] == b.tracking_code == stale.data["tracking_code"]
+    assert _head(client, rid, v) == {"tracking_code": b.tracking_code, "index": r.json()["index"]}
+    # the first ballot again (its acknowledgement was lost): its receipt, not "stale"
+    again = client.post(url, json=first.to_json(), headers=headers)
+    assert again.status_code == 200 and again.json()["index"] == head["index"]
+
+
+def test_the_head_endpoint_refuses_what_is_not_a_credential(server: Any) -> None:
+    client, ref, voters, _ = server
+    rid = ref.id
+    eid = client.get(f"/api/referendums/{rid}").json()["election_id"]
+    pub = public_credential(eid, voters[0]["credential"])
+    urlsafe = pub.replace("+", "-").replace("/", "_")
+    r = client.get(f"/api/referendums/{rid}/credentials/{urlsafe}/head")
+    assert r.status_code == 200 and r.json() == {"tracking_code": None, "index": None}
+    for bad in ("nope", "A" * 43, quote(pub[:-2], safe="")):
+        r = client.get(f"/api/referendums/{rid}/credentials/{bad}/head")
+        assert r.status_code == 422 and "public credential" in r.json()["detail"], bad
+    r = client.get(f"/api/referendums/nope/credentials/{urlsafe}/head")
+    assert r.status_code == 404
 
 
 def test_challenge_is_anonymous_and_checked(server: Any) -> None:
@@ -266,3 +331,47 @@ def test_demo_server_refuses_a_witness_quorum_it_cannot_meet(tmp_path: Path) -> 
         assert not registry.referendums
     finally:
         registry.close()
+
+
+def test_the_cli_client_builds_once_more_on_a_stale_answer(server: Any) -> None:
+    """``Client.cast_on_head`` (what ``plebiscite vote`` casts with) reads the head; when
+    the board answers 409 stale it signs the same ballot on the head named and posts it
+    once more (same tracking code); a second stale answer is an error, not a loop."""
+    from plebiscite.client import Client, ClientError
+    from plebiscite.election.booth import signed_on
+
+    http, ref, voters, _ = server
+    rid = ref.id
+    v = next(x for x in voters if x["region"] == "mainland")
+    eid = http.get(f"/api/referendums/{rid}").json()["election_id"]
+    key = credential_key(eid, v["credential"])
+    pub = public_credential(eid, v["credential"])
+    client = Client("http://testserver")
+    client.http = http  # the in-process app
+    csrf = _signin(http, rid, v["code"])
+    b1, _, _ = _ballot(http, rid, v, CHOICES)
+    first, sub = client.cast_on_head(rid, pub, signed_on(b1, eid, key), csrf)
+    assert sub["data"]["replaces"] is None and first["tracking_code"] == b1.tracking_code
+
+    # the head read before the first ballot arrived (another device voted in between)
+    heads = iter([{"tracking_code": None, "index": None}])
+    client.head = lambda rid, pub: next(heads)  # type: ignore[method-assign]
+    b2, _, _ = _ballot(http, rid, v, {"status": ["no"], "capital": ["kirkwall"]})
+    posted: list[Any] = []
+
+    def signed(head: str | None) -> dict[str, Any]:
+        posted.append(head)
+        return signed_on(b2, eid, key)(head)
+
+    second, sub = client.cast_on_head(rid, pub, signed, csrf)
+    assert posted == [None, b1.tracking_code]
+    assert second["tracking_code"] == b2.tracking_code and second["index"] > first["index"]
+    assert sub["data"]["replaces"] == b1.tracking_code
+
+    # told a head that moves on again: one rebuild only, then the 409 is the answer
+    del client.head
+    b3, _, _ = _ballot(http, rid, v, CHOICES)
+    size = ref.org.size
+    with pytest.raises(ClientError, match="409 stale"):
+        client.cast_on_head(rid, pub, lambda head: signed_on(b3, eid, key)(b1.tracking_code), csrf)
+    assert ref.org.size == size

@@ -574,6 +574,18 @@ def test_tracking_code() -> None:
         assert hashlib.sha256(bytes.fromhex(c["hash_input"])).hexdigest() == c["tracking_code"]
 
 
+def test_revote_chain() -> None:
+    v = PROTOCOL["revote_chain"]
+    chains = protocol.RevoteChains()
+    for b in v["ballots"]:
+        cred = b["credential"]
+        assert chains.extends(cred, b["replaces"]) is b["extends"]
+        assert chains.extend(cred, b["replaces"], b["tracking_code"]) is b["extends"]
+    assert {c: chains.head(c) for c in v["heads"]} == v["heads"]
+    for c in v["replaces"]:
+        assert (c["value"] is None or protocol.is_tracking_code(c["value"])) is c["valid"]
+
+
 def test_credentials() -> None:
     seeds: dict[tuple[str, str], str] = {}
     for c in PROTOCOL["credentials"]:

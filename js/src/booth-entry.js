@@ -24,6 +24,8 @@ export {
   validSelection,
   trackingCode,
   questionTotal,
+  isTrackingCode,
+  RevoteChains,
 } from './protocol.js';
 export { hashParts, challenge, encodePart } from './hashing.js';
 export { checkBallot, parseBallot } from './check.js';

@@ -15,6 +15,7 @@ import {
   TAG_OPTION,
   TAG_QUESTION,
   credentialSeed,
+  isTrackingCode,
   optionBind,
   parseManifest,
   questionBind,
@@ -77,11 +78,13 @@ export function publicCredential(electionId, credential) {
 
 /**
  * Encrypt and prove a ballot. Returns {data, nonces, choices}: `data` is exactly what
- * Python's encrypt_ballot produces (region, credential, answers, tracking_code), `nonces`
- * maps question id -> BigInt nonce per slot (never to leave the booth unless challenged).
+ * Python's encrypt_ballot produces (region, credential, answers, tracking_code,
+ * replaces), `nonces` maps question id -> BigInt nonce per slot (never to leave the booth
+ * unless challenged).
  *
- * options.onProgress({done, total}) is called after each proof; options.draw replaces
- * the random scalars (tests).
+ * options.replaces is the tracking code of the credential's head on the board (what this
+ * ballot replaces; null, the default, for a first ballot). options.onProgress({done,
+ * total}) is called after each proof; options.draw replaces the random scalars (tests).
  */
 export function encryptBallot(group, manifest, contextHex, jointKeyHex, region, choices, credentialPubB64, options = {}) {
   const g = groupOf(group);
@@ -153,19 +156,32 @@ export function encryptBallot(group, manifest, contextHex, jointKeyHex, region, 
     credential: credentialPubB64,
     answers,
     tracking_code: trackingCode(context, region, ctsForCode),
+    replaces: replacesOf(options.replaces ?? null),
   };
   const outChoices = {};
   for (const [k, v] of Object.entries(choicesIn)) outChoices[k] = [...v];
   return { data, nonces, choices: outChoices };
 }
 
-/** Sign the ballot with the voter's credential; the nonces are dropped. */
-export function castSubmission(ballot, electionId, credential) {
+function replacesOf(code) {
+  if (code !== null && !isTrackingCode(code)) {
+    throw new BallotError('replaces must be null or a tracking code (64 lowercase hex digits)');
+  }
+  return code;
+}
+
+/**
+ * Sign the ballot with the voter's credential; the nonces are dropped. `replaces`
+ * (optional) signs the same encryption to replace another head, e.g. the one a 409
+ * "stale" answer names: same ciphertexts, proofs and tracking code.
+ */
+export function castSubmission(ballot, electionId, credential, replaces = undefined) {
   const seed = credentialSeed(electionId, credential);
   if (publicKeyB64(seed) !== ballot.data.credential) {
     throw new BallotError('this credential is not the one the ballot was encrypted for');
   }
-  return sign('ballot', ballot.data, electionId, seed);
+  const data = replaces === undefined ? ballot.data : { ...ballot.data, replaces: replacesOf(replaces) };
+  return sign('ballot', data, electionId, seed);
 }
 
 /** The anonymous challenged ballot: ciphertexts, nonces and claimed choices only. */

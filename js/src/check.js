@@ -10,6 +10,7 @@ import { verifyRange } from './proofs.js';
 import {
   TAG_OPTION,
   TAG_QUESTION,
+  isTrackingCode,
   optionBind,
   parseManifest,
   questionBind,
@@ -30,7 +31,7 @@ function keysAre(d, keys, what) {
 /** Decode a ballot's data, checking shape, membership and range (not proofs). */
 export function parseBallot(group, manifest, data) {
   const m = parseManifest(manifest);
-  const d = keysAre(data, ['region', 'credential', 'answers', 'tracking_code'], 'ballot');
+  const d = keysAre(data, ['region', 'credential', 'answers', 'tracking_code', 'replaces'], 'ballot');
   if (typeof d.region !== 'string' || !m.regions.has(d.region)) {
     throw new EntryError(`ballot: unknown region ${JSON.stringify(d.region)}`);
   }
@@ -55,7 +56,10 @@ export function parseBallot(group, manifest, data) {
     return { question: q, ciphertexts: cts, optionProofs: proofs, proof: codec.rangeFromJson(group, a.proof) };
   });
   if (typeof d.tracking_code !== 'string') throw new EntryError('ballot: tracking_code must be a string');
-  return { region: d.region, credential: d.credential, answers, trackingCode: d.tracking_code };
+  if (d.replaces !== null && !isTrackingCode(d.replaces)) {
+    throw new EntryError('ballot: replaces must be null or a tracking code (64 lowercase hex)');
+  }
+  return { region: d.region, credential: d.credential, answers, trackingCode: d.tracking_code, replaces: d.replaces };
 }
 
 /**

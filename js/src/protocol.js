@@ -203,3 +203,30 @@ export function isWellFormedCredential(credential) {
 export function credentialSeed(electionId, credential) {
   return sha256(utf8(`${TAG_CREDENTIAL}\n${electionId}\n${normaliseCredential(credential)}`));
 }
+
+/** A tracking code as the record spells it: 64 lowercase hex digits. */
+export function isTrackingCode(value) {
+  return typeof value === 'string' && /^[0-9a-f]{64}$/.test(value);
+}
+
+/**
+ * Revotes are a chain, per credential (record/protocol.py RevoteChains): the first
+ * ballot replaces null, each later one the tracking code of the one before; the head is
+ * the tracking code of the chain's last ballot. `extend` adds a ballot if it extends its
+ * credential's chain (true) and leaves the chain as it was otherwise (false).
+ */
+export class RevoteChains {
+  constructor() {
+    this.heads = new Map();
+  }
+
+  head(credential) {
+    return this.heads.get(credential) ?? null;
+  }
+
+  extend(credential, replaces, code) {
+    if (replaces !== this.head(credential)) return false;
+    this.heads.set(credential, code);
+    return true;
+  }
+}

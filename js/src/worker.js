@@ -2,8 +2,10 @@
 // the page's thread.
 //
 // Message in:  {id?, manifest, group, contextHex, jointKeyHex, region, choices,
-//               credential, electionId}
-//   (credential is the voter's secret credential string; its public key is derived here)
+//               credential, electionId, replaces?}
+//   (credential is the voter's secret credential string; its public key is derived here;
+//   replaces is the tracking code of the credential's head on the board, null or absent
+//   for a first ballot)
 // Messages out: {id, type: "progress", done, total}, ... then either
 //   {id, type: "ballot", trackingCode, ballot: {data, nonces (hex), choices},
 //    cast: the signed "ballot" submission, challenge: the anonymous "challenged_ballot"
@@ -34,7 +36,10 @@ export function handle(msg, post) {
       msg.region,
       msg.choices,
       pub,
-      { onProgress: ({ done, total }) => post({ id, type: 'progress', done, total }) },
+      {
+        replaces: msg.replaces ?? null,
+        onProgress: ({ done, total }) => post({ id, type: 'progress', done, total }),
+      },
     );
     post({
       id,

@@ -130,7 +130,8 @@ for (const name of GROUP_NAMES) {
 
     // The shape Python's encrypt_ballot produces.
     const d = ballot.data;
-    assert.deepEqual(Object.keys(d).sort(), ['answers', 'credential', 'region', 'tracking_code']);
+    assert.deepEqual(Object.keys(d).sort(), ['answers', 'credential', 'region', 'replaces', 'tracking_code']);
+    assert.equal(d.replaces, null);
     assert.equal(d.region, 'orkney');
     assert.equal(d.credential, pub);
     assert.deepEqual(d.answers.map((a) => a.question), ['status', 'capital']);
@@ -165,6 +166,21 @@ for (const name of GROUP_NAMES) {
     assert.throws(() => castSubmission(ballot, ELECTION, 'ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ'), BallotError);
     // Credential normalisation: the same credential typed loosely signs the same.
     assert.ok(verifySignature(castSubmission(ballot, ELECTION, ' e6vxp d4xn5-kegmu 2j2wc-qcqu6\n'), ELECTION));
+    // Signed again on another head (a 409 "stale"): same encryption and tracking code,
+    // `replaces` signed with the rest; a head that is no tracking code is refused.
+    const head = 'ab'.repeat(32);
+    const again = castSubmission(ballot, ELECTION, CRED, head);
+    assert.equal(again.data.replaces, head);
+    assert.equal(again.data.tracking_code, d.tracking_code);
+    assert.deepEqual(again.data.answers, d.answers);
+    assert.ok(verifySignature(again, ELECTION));
+    assert.ok(!verifySignature({ ...again, data: { ...again.data, replaces: null } }, ELECTION));
+    assert.deepEqual(checkBallot(s.g, s.manifest, s.contextHex, s.keyHex, again.data), []);
+    assert.throws(() => castSubmission(ballot, ELECTION, CRED, 'AB'.repeat(32)), BallotError);
+    assert.equal(d.replaces, null); // the ballot itself is unchanged
+    const chained = encryptBallot(s.g, s.manifest, s.contextHex, s.keyHex, 'orkney', choices, pub, { replaces: head });
+    assert.equal(chained.data.replaces, head);
+    assert.deepEqual(checkBallot(s.g, s.manifest, s.contextHex, s.keyHex, { ...d, replaces: 7 }).length, 1);
 
     // Challenge: anonymous, opens to the claimed choices, shows the same tracking code.
     const ch = challengeSubmission(s.g, ballot);
@@ -273,6 +289,7 @@ for (const name of GROUP_NAMES) {
         choices: { status: ['no'] },
         credential: CRED,
         electionId: ELECTION,
+        replaces: 'cd'.repeat(32),
       },
       (m) => posted.push(structuredClone(m)),
     );
@@ -290,6 +307,7 @@ for (const name of GROUP_NAMES) {
     assert.deepEqual(checkBallot(s.g, s.manifest, s.contextHex, s.keyHex, last.cast.data), []);
     assert.ok(openChallenged(s.g, s.manifest, s.contextHex, s.keyHex, last.challenge.data).ok);
     assert.deepEqual(last.ballot.data, last.cast.data);
+    assert.equal(last.cast.data.replaces, 'cd'.repeat(32));
 
     const errors = [];
     handle({ id: 8, group: 'nope' }, (m) => errors.push(m));

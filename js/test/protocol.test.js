@@ -94,6 +94,16 @@ test('tracking_code', () => {
   }
 });
 
+test('revote_chain', () => {
+  const v = P.revote_chain;
+  const chains = new protocol.RevoteChains();
+  for (const b of v.ballots) {
+    assert.equal(chains.extend(b.credential, b.replaces, b.tracking_code), b.extends, JSON.stringify(b));
+  }
+  for (const [c, head] of Object.entries(v.heads)) assert.equal(chains.head(c), head);
+  for (const c of v.replaces) assert.equal(c.value === null || protocol.isTrackingCode(c.value), c.valid, JSON.stringify(c));
+});
+
 test('credentials', () => {
   const seeds = new Map();
   for (const c of P.credentials) {

@@ -742,6 +742,19 @@ def parse_answers(text: str, manifest: Any, region: str) -> dict[str, list[str]]
     return out
 
 
+def record_head(record: Path, credential: str) -> str | None:
+    """The head of ``credential``'s revote chain in the record (what a new ballot
+    replaces), read as a stream."""
+    from plebiscite.verify.chain import follow_chain
+    from plebiscite.verify.reader import RecordError, read_record
+
+    try:
+        raw = read_record(record, stream=True)
+        return follow_chain(raw.entries, credential).head
+    except (OSError, RecordError) as exc:
+        _err(f"{record}: {exc}")
+
+
 def ballot_command(
     record: Path = RECORD_OPT,
     credential_file: Path | None = typer.Option(
@@ -785,12 +798,15 @@ def ballot_command(
     # The joint key and context the checks recomputed from the ceremony (V07-V09), never
     # merely the ones the board posted.
     ctx, jk = view.context, view.joint_key
+    head = record_head(record, pub)
     try:
         choices = parse_answers(answers, view.manifest, region)
-        b = encrypt_ballot(view.group, view.manifest, ctx, jk, region, choices, pub)
+        b = encrypt_ballot(view.group, view.manifest, ctx, jk, region, choices, pub, head)
     except (ValueError, BallotError) as exc:
         _err(f"--answers: {exc}")
     typer.echo(f"tracking code: {b.tracking_code}", err=True)
+    if head is not None and not challenge_it:
+        typer.echo(f"replaces your ballot {head}", err=True)
     if challenge_it:
         sub = challenge(view.group, b)
     else:

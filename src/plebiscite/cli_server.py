@@ -257,7 +257,7 @@ def vote_command(
     from plebiscite.board.checkpoint import Checkpoint
     from plebiscite.cli_roles import parse_answers
     from plebiscite.client import Client, ClientError
-    from plebiscite.election.booth import BallotError, cast, encrypt_ballot
+    from plebiscite.election.booth import BallotError, encrypt_ballot, signed_on
     from plebiscite.election.booth import challenge as make_challenge
     from plebiscite.election.credentials import credential_key, is_well_formed, public_credential
     from plebiscite.record.entries import b64decode
@@ -296,9 +296,8 @@ def vote_command(
             receipt = anon.post(f"/api/referendums/{rid}/challenges", sub.to_json())
             anon.close()
         else:
-            sub = cast(ballot, eid, credential_key(eid, credential))
-            receipt = client.post(
-                f"/api/referendums/{rid}/ballots", sub.to_json(), {"X-CSRF-Token": signin["csrf"]}
+            receipt, _ = client.cast_on_head(
+                rid, pub, signed_on(ballot, eid, credential_key(eid, credential)), signin["csrf"]
             )
         cp = Checkpoint.from_json(receipt["checkpoint"])
         entry = client.get(f"/api/referendums/{rid}/entries", start=receipt["index"], limit=1)
@@ -387,7 +386,8 @@ def check_receipt_command(
     """Exit 0 only if the receipt's ballot is on the board of its election (the one
     --election names, else the receipt's) with a valid inclusion proof under a
     checkpoint consistent with the board's latest one; with a witness quorum, a latest
-    checkpoint that quorum of the witnesses declared in that referendum cosigned."""
+    checkpoint that quorum of the witnesses declared in that referendum cosigned; and
+    only if it extends its credential's revote chain (else it is not counted)."""
     from plebiscite.anchor import (
         NOT_ANCHORED,
         AnchorError,
@@ -404,6 +404,7 @@ def check_receipt_command(
         latest_witnessed,
         parse_receipt,
         receipt_election,
+        receipt_off_chain,
     )
 
     anchor = _anchor(election)
@@ -450,6 +451,9 @@ def check_receipt_command(
         for p in problems:
             typer.echo(f"plebiscite: receipt check failed: {p}", err=True)
         raise typer.Exit(1)
+    off_chain = receipt_off_chain(entries[: latest.size], index)
+    if off_chain:
+        _err(off_chain, 1)
     typer.echo(
         f"receipt holds: ballot {receipt['tracking_code'][:16]}… is entry {index}, "
         f"under checkpoint {cp.size} consistent with the latest ({latest.size})"

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -21,10 +23,15 @@ class Client:
         self.http.close()
 
     def _call(self, method: str, path: str, **kw: Any) -> Any:
+        return self._answer(path, self._request(method, path, **kw))
+
+    def _request(self, method: str, path: str, **kw: Any) -> httpx.Response:
         try:
-            r = self.http.request(method, path, **kw)
+            return self.http.request(method, path, **kw)
         except httpx.HTTPError as exc:
             raise ClientError(f"{self.base}: {exc}") from exc
+
+    def _answer(self, path: str, r: httpx.Response) -> Any:
         if r.status_code >= 400:
             try:
                 detail = r.json().get("detail", r.text)
@@ -94,3 +101,48 @@ class Client:
         except httpx.HTTPError as exc:
             raise ClientError(f"{self.base}: {exc}") from exc
         return r.status_code, r.content
+
+    def head(self, rid: str, public_credential: str) -> dict[str, Any]:
+        """The head of a credential's revote chain: ``{"tracking_code", "index"}``."""
+        got = self.get(
+            f"/api/referendums/{rid}/credentials/{quote(public_credential, safe='')}/head"
+        )
+        if not isinstance(got, dict) or "tracking_code" not in got:
+            raise ClientError(f"{self.base}: the server gave no head for the credential")
+        return got
+
+    def cast_on_head(
+        self,
+        rid: str,
+        public_credential: str,
+        signed: Callable[[str | None], dict[str, Any]],
+        csrf: str,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Cast a ballot that extends the credential's revote chain: read the head, post
+        ``signed(head)`` (the signed ballot replacing it); when the server answers 409
+        stale (another ballot of the credential arrived in between), sign it once more
+        on the head it names and post again. Returns (receipt, the submission posted)."""
+        path = f"/api/referendums/{rid}/ballots"
+        head = self.head(rid, public_credential)["tracking_code"]
+        for attempt in (1, 2):
+            sub = signed(head)
+            r = self._request("POST", path, json=sub, headers={"X-CSRF-Token": csrf})
+            if r.status_code == 409 and attempt == 1:
+                stale = _stale_head(r)
+                if stale is not None:
+                    head = stale
+                    continue
+            return self._answer(path, r), sub
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _stale_head(r: httpx.Response) -> str | None:
+    """The head a 409 "stale" answer names (None: another 409, or no head)."""
+    try:
+        body = r.json()
+        if body.get("detail") != "stale":
+            return None
+        code = body["head"]["tracking_code"]
+    except (ValueError, AttributeError, KeyError, TypeError):
+        return None
+    return code if isinstance(code, str) else None

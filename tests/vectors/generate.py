@@ -1199,6 +1199,52 @@ CANONICAL_INVALID: list[Any] = [
 ]
 
 
+def revote_chain_cases() -> dict[str, Any]:
+    """Ballots of two credentials in board order, each with its 'replaces' and whether it
+    extends its credential's chain; the final heads; and which values 'replaces' may
+    take. Every verdict is set here by construction."""
+
+    def code(label: str) -> str:
+        return hashlib.sha256(f"revote chain {label}".encode()).hexdigest()
+
+    steps = [
+        ("alice", "a1", None, True),  # a first ballot
+        ("bob", "b1", None, True),
+        ("alice", "a2", "a1", True),  # a revote
+        ("alice", "a3", "a1", False),  # stale: built before a2 reached the board
+        ("alice", "a4", None, False),  # a second "first" ballot: stale too
+        ("bob", "b2", "a1", False),  # another credential's head
+        ("alice", "a5", "a2", True),  # the off-chain ballots changed nothing
+        ("alice", "a6", "a2", False),  # a5 is the head now
+        ("bob", "b3", "b1", True),
+    ]
+    ballots = [
+        {
+            "credential": cred,
+            "tracking_code": code(label),
+            "replaces": code(rep) if rep else None,
+            "extends": extends,
+        }
+        for cred, label, rep, extends in steps
+    ]
+    x = code("x")
+    values = [
+        (None, True),
+        (x, True),
+        (x.upper(), False),
+        (x[:63], False),
+        (x + "0", False),
+        (7, False),
+        ("", False),
+        (["a"], False),
+    ]
+    return {
+        "ballots": ballots,
+        "heads": {"alice": code("a5"), "bob": code("b3"), "carol": None},
+        "replaces": [{"value": v, "valid": ok} for v, ok in values],
+    }
+
+
 def credential_cases() -> list[dict[str, Any]]:
     cases = []
     for eid, cred in [
@@ -1400,8 +1446,12 @@ def protocol_vectors() -> dict[str, Any]:
             "strings escaped as JSON.stringify does; integers |n| < 2^53; fractions only in "
             "[0, 1], written as JavaScript's Number toString; integral floats written as "
             "integers), domain tags, bind lists, the election context hash, tracking codes, "
-            "credential seeds and their Ed25519 public keys (standard base64), and the "
-            "question total (options once, blank 'max' times) with the selection rule. "
+            "credential seeds and their Ed25519 public keys (standard base64), the revote "
+            "chain (a ballot's 'replaces': null or a tracking code; it extends its "
+            "credential's chain exactly when it replaces the head, the tracking code of the "
+            "chain's last ballot; 'ballots' in board order with each verdict, then the "
+            "heads), and the question total (options once, blank 'max' times) with the "
+            "selection rule. "
             "Element, scalar and hash encodings are those of the crypto-<group>.json files. "
             "Regenerate with tests/vectors/generate.py."
         ),
@@ -1423,6 +1473,7 @@ def protocol_vectors() -> dict[str, Any]:
         "context_hash": contexts,
         "tracking_code": trackings,
         "credentials": credential_cases(),
+        "revote_chain": revote_chain_cases(),
         "question_total": totals,
         "valid_selection": {
             "question": {

@@ -4,11 +4,17 @@ Encrypt every position of each question (options, then blank if allowed) as 0 or
 prove each is 0 or 1, prove the question's total lies in [min, max] (blank counting
 ``max``), bind all proofs to the voter's credential, compute the tracking code. The
 voter then casts (signs with the credential) or challenges (reveals the nonces).
+
+A ballot names the ballot it replaces (``replaces``: the tracking code of the head of
+the voter's revote chain, read from the board, or None for a first ballot). It is signed
+with the rest, not bound into the proofs or the tracking code: when the board answers
+that the head has moved on, the same encryption is signed again with the new head
+(:func:`with_replaces`), and the tracking code the voter saw stays the ballot's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,7 +64,10 @@ def encrypt_ballot(
     region: str,
     choices: Mapping[str, Sequence[str]],
     credential: str,
+    replaces: str | None = None,
 ) -> EncryptedBallot:
+    """``replaces``: the tracking code of the credential's head on the board (None when
+    the credential has no ballot there yet)."""
     if region not in manifest.regions:
         raise BallotError(f"unknown region {region!r}")
     answers: list[dict[str, Any]] = []
@@ -110,8 +119,15 @@ def encrypt_ballot(
         "credential": credential,
         "answers": answers,
         "tracking_code": tracking_code(context, region, cts_for_code),
+        "replaces": replaces,
     }
     return EncryptedBallot(data, nonces, {k: list(v) for k, v in choices.items()})
+
+
+def with_replaces(ballot: EncryptedBallot, replaces: str | None) -> EncryptedBallot:
+    """The same encrypted ballot naming another head (to sign again after the board
+    said the head moved on): same ciphertexts, proofs and tracking code."""
+    return EncryptedBallot({**ballot.data, "replaces": replaces}, ballot.nonces, ballot.choices)
 
 
 def cast(
@@ -119,6 +135,14 @@ def cast(
 ) -> Submission:
     """Sign the ballot with the voter's credential; the nonces are dropped."""
     return sign("ballot", ballot.data, election_id, credential_key)
+
+
+def signed_on(
+    ballot: EncryptedBallot, election_id: str, credential_key: Ed25519PrivateKey
+) -> Callable[[str | None], dict[str, Any]]:
+    """The ballot, signed to replace a given head, as the JSON to post: what a client
+    that reads the head (and may be told it moved on) casts."""
+    return lambda head: cast(with_replaces(ballot, head), election_id, credential_key).to_json()
 
 
 def challenge(group: Group, ballot: EncryptedBallot) -> Submission:

@@ -247,14 +247,17 @@ def run_demo(
                 g, manifest, context, joint_key, region, random_choices(rng, manifest, region), pub
             )
             org.accept(challenge(g, decoy))
+        head = None
         if simulate and rng.random() < 0.05:
-            # A revote: an earlier ballot with other choices, superseded below.
+            # A revote: an earlier ballot with other choices, superseded below (the
+            # revote replaces it: revotes are a chain).
             early = encrypt_ballot(
                 g, manifest, context, joint_key, region, random_choices(rng, manifest, region), pub
             )
             _record_nonces(secrets, early)
             org.accept(cast(early, eid, key))
-        ballot = encrypt_ballot(g, manifest, context, joint_key, region, choices, pub)
+            head = early.tracking_code
+        ballot = encrypt_ballot(g, manifest, context, joint_key, region, choices, pub, head)
         _record_nonces(secrets, ballot)
         receipts.append(org.accept(cast(ballot, eid, key)))
         for qid, picked in choices.items():

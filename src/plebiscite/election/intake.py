@@ -42,6 +42,35 @@ class Rejected(ValueError):
     """The board refuses a submission; the message says why, in one line."""
 
 
+class Stale(Rejected):
+    """A ballot whose ``replaces`` is not its credential's head (the voter's booth read
+    the head before another ballot of the credential reached the board): build it again
+    on ``head``, ``{"tracking_code": ..., "index": ...}`` (both None before any ballot)."""
+
+    def __init__(self, head: dict[str, Any]) -> None:
+        self.head = head
+        super().__init__(
+            "ballot: stale: it does not replace its credential's latest ballot "
+            f"({head['tracking_code'] or 'none yet'}); build it again on that one"
+        )
+
+
+class PendingBallots:
+    """The ballots a batch accepted under the lock but has not appended yet: their
+    tracking codes, and the heads they make (with the index each will get)."""
+
+    def __init__(self, first_index: int) -> None:
+        self.codes: set[str] = set()
+        self.heads: dict[str, tuple[str, int]] = {}
+        self.next_index = first_index
+
+    def add(self, data: dict[str, Any]) -> None:
+        code = str(data["tracking_code"])
+        self.codes.add(code)
+        self.heads[str(data["credential"])] = (code, self.next_index)
+        self.next_index += 1
+
+
 def _guardian_key_of(org: Organiser, gid: str) -> str | None:
     pinned = pinned_guardian_key(org.manifest, gid)
     if pinned:
@@ -183,23 +212,43 @@ def _ballot_alone(org: Organiser, sub: Submission) -> None:
         raise Rejected(f"ballot: {found[0].message}")
 
 
-def check_ballot_on_board(org: Organiser, sub: Submission, batch_codes: set[str]) -> None:
+def check_ballot_on_board(
+    org: Organiser, sub: Submission, pending: PendingBallots | None = None
+) -> None:
     """The checks of a prechecked ballot against the board's state (call under the
-    referendum's lock): the phase and window, the credential on its region's list, and
-    a tracking code seen neither on the board nor earlier in ``batch_codes``."""
+    referendum's lock): the phase and window, the credential on its region's list, a
+    tracking code seen neither on the board nor earlier in the batch (``pending``), and
+    ``replaces`` naming the credential's head, counting the batch's earlier ballots
+    (else ``Stale``)."""
     _voting_open(org, "ballot")
     d = sub.data
-    if d.get("credential") not in org.credentials(d.get("region")):
+    credential = d.get("credential")
+    if credential not in org.credentials(d.get("region")):
         raise Rejected("ballot: credential not on the list of its region")
     code = d["tracking_code"]
-    if code in org.tracking_codes() or code in batch_codes:
+    if code in org.tracking_codes() or (pending is not None and code in pending.codes):
         raise Rejected("ballot: this tracking code is already on the board (replayed ballot?)")
+    head = credential_head(org, str(credential), pending)
+    if d.get("replaces") != head["tracking_code"]:
+        raise Stale(head)
+
+
+def credential_head(
+    org: Organiser, credential: str, pending: PendingBallots | None = None
+) -> dict[str, Any]:
+    """``{"tracking_code", "index"}`` of the credential's head: its batch's latest
+    ballot if ``pending`` holds one, else the board's (both None before any ballot)."""
+    if pending is not None and credential in pending.heads:
+        code, index = pending.heads[credential]
+        return {"tracking_code": code, "index": index}
+    code_, index_ = org.head(credential)
+    return {"tracking_code": code_, "index": index_}
 
 
 def _ballot(org: Organiser, sub: Submission) -> None:
     _voting_open(org, "ballot")
     _ballot_alone(org, sub)
-    check_ballot_on_board(org, sub, set())
+    check_ballot_on_board(org, sub)
 
 
 def _challenged(org: Organiser, sub: Submission) -> None:

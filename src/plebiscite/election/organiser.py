@@ -60,7 +60,7 @@ from plebiscite.record.manifest import (
     parse_manifest,
     pinned_keys,
 )
-from plebiscite.record.protocol import context_hash
+from plebiscite.record.protocol import RevoteChains, context_hash
 from plebiscite.record.vocab import RECORD_FORMAT
 from plebiscite.verify.ballots import BallotContext
 from plebiscite.verify.reader import RawRecord
@@ -124,7 +124,10 @@ class Organiser:
         self._creds: dict[str, set[str]] = {}
         self._codes: dict[str, int] = {}
         self._last: dict[str, int] = {}
-        self._ballot_credentials: list[str] = []  # in the order of _by_type["ballot"]
+        self._chains = RevoteChains()  # each credential's head (tracking code)
+        # in the order of _by_type["ballot"]; None for a ballot that does not extend its
+        # credential's chain (only a board whose store was altered holds one)
+        self._ballot_credentials: list[str | None] = []
         self._ballot_context: BallotContext | None = None
         for raw in self.board.entries():
             if raw.endswith(_BALLOT_TAIL):
@@ -218,11 +221,15 @@ class Organiser:
         index = len(self._entries)
         self._by_type.setdefault(type_, []).append(index)
         self._entries.append(None)
-        self._codes[str(data["tracking_code"])] = index
+        code = str(data["tracking_code"])
+        self._codes[code] = index
         if type_ == "ballot":
             credential = sys.intern(str(data["credential"]))
-            self._last[credential] = index
-            self._ballot_credentials.append(credential)
+            if self._chains.extend(credential, data.get("replaces"), code):
+                self._last[credential] = index
+                self._ballot_credentials.append(credential)
+            else:
+                self._ballot_credentials.append(None)
 
     def credentials(self, region: object) -> set[str]:
         return self._creds.get(region, set()) if isinstance(region, str) else set()
@@ -265,6 +272,13 @@ class Organiser:
     def last_ballot(self, credential: str) -> int | None:
         """Index of the credential's last ballot on the board (the one that counts)."""
         return self._last.get(credential)
+
+    def head(self, credential: str) -> tuple[str | None, int | None]:
+        """The credential's head: the tracking code and index of the last ballot of its
+        revote chain on the board, (None, None) before its first ballot. A new ballot of
+        the credential must replace exactly this tracking code."""
+        code = self._chains.head(credential)
+        return (code, self._codes[code]) if code is not None else (None, None)
 
     def entry(self, index: int) -> Entry:
         kept = self._entries[index]
@@ -508,7 +522,7 @@ class Organiser:
         for i, credential in zip(
             self._by_type.get("ballot", []), self._ballot_credentials, strict=True
         ):
-            if open_index < i < close_index:
+            if credential is not None and open_index < i < close_index:
                 last[credential] = i
         counted = set(last.values())
 

@@ -14,6 +14,7 @@ from plebiscite.record import codec
 from plebiscite.record.canonical import json_equal
 from plebiscite.record.entries import Entry
 from plebiscite.record.manifest import Manifest
+from plebiscite.record.protocol import RevoteChains
 
 Tally = dict[str, dict[str, dict[str, Ciphertext]]]
 
@@ -30,7 +31,8 @@ class TallyResult:
 
 
 def compute_tally(group: Group, manifest: Manifest, entries: Sequence[Entry]) -> TallyResult:
-    """Multiply the last ballot of each credential cast between open and close."""
+    """Multiply the last ballot of each credential's revote chain cast between open and
+    close."""
     return scan_board(group, manifest, entries)[0]
 
 
@@ -43,11 +45,13 @@ def scan_board(
     """The tally of ``entries`` and every entry that is not a ballot, by type, in one
     pass: ``entries`` may read them on demand (a board of millions of ballots), since
     only each credential's last ballot index is kept. Every ballot between open and
-    close is multiplied in as it comes; a ballot that a later one of its credential
-    replaces is read again by index and divided out at the end."""
+    close that extends its credential's revote chain is multiplied in as it comes; a
+    ballot that a later one of its credential replaces is read again by index and
+    divided out at the end."""
     acc = _Accumulator(group, manifest)
     others: dict[str, list[tuple[int, Entry]]] = {}
     last: dict[str, int] = {}
+    chains = RevoteChains()
     replaced: list[int] = []
     opened = False
     close_index: int | None = None
@@ -58,6 +62,9 @@ def scan_board(
         if e.type in ("ballot", "challenged_ballot"):
             if e.type == "ballot" and opened and close_index is None:
                 credential = str(e.data["credential"])
+                code = str(e.data["tracking_code"])
+                if not chains.extend(credential, e.data.get("replaces"), code):
+                    continue  # not in its credential's revote chain: never counted
                 previous = last.get(credential)
                 if previous is not None:
                     replaced.append(previous)

@@ -143,6 +143,10 @@ class ParsedBallot:
     credential: str
     answers: tuple[BallotAnswer, ...]
     tracking_code: str
+    replaces: str | None
+
+
+BALLOT_KEYS: Final = frozenset({"region", "credential", "answers", "tracking_code", "replaces"})
 
 
 def _obj(d: Any, keys: set[str], what: str) -> dict[str, Any]:
@@ -153,7 +157,7 @@ def _obj(d: Any, keys: set[str], what: str) -> dict[str, Any]:
 
 def parse_ballot(group: Group, manifest: Manifest, data: Any) -> ParsedBallot:
     """Decode a ballot's data, checking shape, membership and range (not proofs)."""
-    d = _obj(data, {"region", "credential", "answers", "tracking_code"}, "ballot")
+    d = _obj(data, set(BALLOT_KEYS), "ballot")
     region = d["region"]
     if not isinstance(region, str) or region not in manifest.regions:
         raise EntryError(f"ballot: unknown region {region!r}")
@@ -180,7 +184,48 @@ def parse_ballot(group: Group, manifest: Manifest, data: Any) -> ParsedBallot:
     tc = d["tracking_code"]
     if not isinstance(tc, str):
         raise EntryError("ballot: tracking_code must be a string")
-    return ParsedBallot(region, d["credential"], tuple(answers), tc)
+    replaces = d["replaces"]
+    if replaces is not None and not is_tracking_code(replaces):
+        raise EntryError("ballot: replaces must be null or a tracking code (64 lowercase hex)")
+    return ParsedBallot(region, d["credential"], tuple(answers), tc, replaces)
+
+
+def is_tracking_code(value: Any) -> bool:
+    return (
+        isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    )
+
+
+class RevoteChains:
+    """Revotes are a chain, per credential: its first ballot replaces null, each later
+    one replaces the tracking code of the one before. The *head* of a credential is the
+    tracking code of the last ballot of that chain (None before its first ballot); a
+    ballot *extends* the chain exactly when its ``replaces`` is the head, and only the
+    chain's last ballot counts. A ballot that does not extend the head is never part of
+    the chain: the board refuses it (stale), and the verifier fails V16 if a board holds
+    one. One rule for the intake, the verifier, the voter's tools and the booth."""
+
+    __slots__ = ("_heads",)
+
+    def __init__(self) -> None:
+        self._heads: dict[str, str] = {}
+
+    def head(self, credential: str) -> str | None:
+        return self._heads.get(credential)
+
+    def extends(self, credential: str, replaces: object) -> bool:
+        return replaces == self._heads.get(credential)
+
+    def extend(self, credential: str, replaces: object, code: str) -> bool:
+        """Add the ballot ``code`` of ``credential`` if it extends the chain (True), else
+        leave the chain as it was (False)."""
+        if replaces != self._heads.get(credential):
+            return False
+        self._heads[credential] = code
+        return True
+
+    def __len__(self) -> int:
+        return len(self._heads)
 
 
 DISPUTE_ABOUT: Final = ("receipt", "check", "other")

@@ -29,11 +29,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from plebiscite import __version__
 from plebiscite.board.checkpoint import Checkpoint
 from plebiscite.board.merkle import leaf_hash
-from plebiscite.election.intake import Rejected, precheck_ballot
+from plebiscite.election.intake import Rejected, Stale, credential_head, precheck_ballot
 from plebiscite.election.organiser import Organiser, OrganiserError
 from plebiscite.election.tally import TallyError
 from plebiscite.record.canonical import canonical_bytes
-from plebiscite.record.entries import Submission, parse_entry_time
+from plebiscite.record.entries import EntryError, Submission, b64decode, parse_entry_time
 from plebiscite.server.castqueue import BATCH_LIMIT, QUEUE_LIMIT, Busy, CastQueue, Unavailable
 from plebiscite.server.registry import Referendum, Registry
 from plebiscite.server.voters import Voter, VoterError
@@ -61,6 +61,16 @@ class SubmissionIn(BaseModel):
 
     def submission(self) -> Submission:
         return Submission(self.type, self.data, self.signer, self.signature)
+
+
+class HeadOut(BaseModel):
+    tracking_code: str | None
+    index: int | None
+
+
+class StaleOut(BaseModel):
+    detail: str
+    head: HeadOut
 
 
 class ErrorItem(BaseModel):
@@ -299,20 +309,44 @@ def create_app(
         response.delete_cookie(SESSION_COOKIE, path="/")
         return {"status": "signed out"}
 
+    @app.get("/api/referendums/{rid}/credentials/{public_credential:path}/head", tags=["voter"])
+    def head(public_credential: str, ref: Referendum = Depends(referendum)) -> dict[str, Any]:
+        """The head of a credential's revote chain: the tracking code and index of its
+        latest ballot on the board (both null before its first). A ballot must name it in
+        ``replaces``. The public credential is its base64 (``/`` may be sent as ``%2F``
+        or, as in URL-safe base64, ``_``; ``+`` as ``-``)."""
+        credential = public_credential.replace("-", "+").replace("_", "/")
+        try:
+            b64decode(credential, 32, "public credential")
+        except EntryError as exc:
+            raise HTTPException(422, str(exc)) from exc
+        with ref.lock:
+            return credential_head(ref.org, credential)
+
     @app.post(
         "/api/referendums/{rid}/ballots",
         tags=["voter"],
-        responses={503: {"model": ErrorOut, "description": "Busy: retry after a moment"}},
+        responses={
+            409: {
+                "model": StaleOut,
+                "description": "The ballot's `replaces` is not its credential's head: sign "
+                "it again naming `head.tracking_code`",
+            },
+            503: {"model": ErrorOut, "description": "Busy: retry after a moment"},
+        },
     )
     async def cast_ballot(
         body: SubmissionIn,
         request: Request,
         x_csrf_token: str | None = Header(default=None),
         ref: Referendum = Depends(referendum),
-    ) -> dict[str, Any]:
+    ) -> Any:
         """Cast a signed ballot (signed in, with the CSRF token); returns the receipt once
         the ballot is durably on the board. A 503 with ``Retry-After`` means the board's
-        queue is full and nothing was accepted: send the same ballot again."""
+        queue is full and nothing was accepted: send the same ballot again. A 409
+        ``{"detail": "stale", "head": ...}`` means another ballot of the credential
+        reached the board since the head was read: nothing was accepted; sign the same
+        ballot again with ``replaces`` set to the new head."""
         token = request.cookies.get(SESSION_COOKIE)
         sub = body.submission()
         voter = await anyio.to_thread.run_sync(precheck, ref, token, x_csrf_token, sub)
@@ -324,6 +358,8 @@ def create_app(
             return await asyncio.wrap_future(future)
         except VoterError as exc:
             raise HTTPException(403, str(exc)) from exc
+        except Stale as exc:
+            return JSONResponse({"detail": "stale", "head": exc.head}, status_code=409)
         except (Rejected, OrganiserError) as exc:
             raise refused(exc, 422) from exc
         except Unavailable as exc:

@@ -5,7 +5,9 @@ on the election context), then joins the referendum's queue. The appender takes 
 ballot that queued while the previous batch was committing (up to ``batch``), and under
 the referendum's lock runs the checks that depend on the board's state, in arrival
 order: the phase and window, the credential on its region's list, the tracking code not
-yet used (on the board or earlier in the batch), and the sign-in's binding to its
+yet used (on the board or earlier in the batch), ``replaces`` naming the credential's
+head (a ballot earlier in the batch moves it: a second ballot of one credential in a
+batch must replace the first, or is refused as stale), and the sign-in's binding to its
 credential (binds earlier in the batch count). It then binds the batch's sign-ins in one
 transaction, appends the batch's ballots in one transaction, signs one checkpoint, and
 answers each request with its receipt under that checkpoint. So a ballot is acknowledged
@@ -29,7 +31,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from plebiscite.election.intake import Rejected, check_ballot_on_board
+from plebiscite.election.intake import PendingBallots, Rejected, check_ballot_on_board
 from plebiscite.election.organiser import OrganiserError
 from plebiscite.record.entries import Submission
 from plebiscite.server.voters import Voter, VoterError
@@ -114,7 +116,7 @@ class CastQueue:
             accepted: list[_Cast] = []
             copies: list[tuple[_Cast, _Cast]] = []  # (copy, the same ballot earlier)
             first_of: dict[str, _Cast] = {}
-            codes: set[str] = set()
+            pending = PendingBallots(org.size)
             binds: dict[int, str] = {}
             by_credential: dict[str, int] = {}
             for c in items:
@@ -134,11 +136,11 @@ class CastQueue:
                     copies.append((c, earlier))  # a retry while the first is queued
                     continue
                 try:
-                    check_ballot_on_board(org, c.sub, codes)
+                    check_ballot_on_board(org, c.sub, pending)
                 except (Rejected, OrganiserError) as exc:
                     c.future.set_exception(exc)
                     continue
-                codes.add(code)
+                pending.add(c.sub.data)
                 first_of[code] = c
                 binds[c.voter.id] = credential
                 by_credential[credential] = c.voter.id

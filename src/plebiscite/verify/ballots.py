@@ -257,8 +257,9 @@ def check_challenged(ctx: BallotContext, index: int, data: Any) -> str | None:
 # worker parses each line (V01), checks its signature (V05), its structure, proofs and
 # tracking code (``check_batch``: V11, V13, V14), and multiplies the ciphertexts of the
 # ballots that may count into one product per region, question and slot (V17). It sends
-# back only small per-ballot fields (time, region, credential, tracking code) for the
-# checks that need the whole board in order (V01, V02, V05, V06, V12, V14-V16).
+# back only small per-ballot fields (time, region, credential, tracking code, the code it
+# replaces) for the checks that need the whole board in order (V01, V02, V05, V06, V12,
+# V14-V16).
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -293,6 +294,7 @@ class BallotLine(NamedTuple):
     credential: Any
     tracking_code: Any
     signature: str | None  # V05's finding, if any
+    replaces: Any = None  # the tracking code it replaces (V16's revote chain)
 
 
 Product = dict[str, dict[str, dict[str, tuple[str, str]]]]  # region -> question -> slot
@@ -459,7 +461,14 @@ def check_lines(work: LineWork, batch: list[tuple[int, bytes]]) -> LineResult:
         when = entry_micros(e.when)
         lines.append(
             BallotLine(
-                index, when, None, d.get("region"), d.get("credential"), d.get("tracking_code"), sig
+                index,
+                when,
+                None,
+                d.get("region"),
+                d.get("credential"),
+                d.get("tracking_code"),
+                sig,
+                d.get("replaces"),
             )
         )
         parsed.append((index, e))

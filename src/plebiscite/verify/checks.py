@@ -19,9 +19,9 @@ ballots' bytes:
    number in flight. Their small per-ballot fields come back and are merged in log
    order with the other entries, for the checks that follow the board in order (V01,
    V02, V05, V06, V12, V14-V16) and for forensics. Only per-credential state is kept.
-4. Revoted ballots were multiplied into the batch products too; their ciphertexts are
-   read once more and divided out, which leaves the product of the counted ballots
-   (V17).
+4. Revoted ballots (and any that does not extend its credential's revote chain) were
+   multiplied into the batch products too; their ciphertexts are read once more and
+   divided out, which leaves the product of the counted ballots (V17).
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ from plebiscite.record.manifest import (
     witness_keys,
     witness_quorum,
 )
-from plebiscite.record.protocol import context_hash, dispute_problem
+from plebiscite.record.protocol import RevoteChains, context_hash, dispute_problem
 from plebiscite.record.vocab import (
     FormatError,
     decryption_share_problems,
@@ -169,6 +169,10 @@ DETAILS = 50  # details kept per check (the report shows no more)
 # skips such lines, the workers parse them (and report any that is not an entry).
 BALLOT_TAIL = b'"type":"ballot"}'
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _short(code: Any) -> str:
+    return "null" if code is None else f"{str(code)[:16]}…"
 
 
 def _time_text(us: int) -> str:
@@ -344,7 +348,9 @@ class _Walk:
     def __init__(self, v: Verifier, full: bool, runner: Runner) -> None:
         s = self.s = v.s
         self.v, self.full, self.runner = v, full, runner
-        self.p: dict[str, list[str]] = {c: [] for c in ("V01", "V02", "V05", "V06", "V12", "V15")}
+        self.p: dict[str, list[str]] = {
+            c: [] for c in ("V01", "V02", "V05", "V06", "V12", "V15", "V16")
+        }
         self.findings: dict[str, list[str]] = {"wellformed": [], "proofs": [], "tracking": []}
         self.kept_findings: list[BallotFinding] = []
         self.bad: set[int] = set()  # ballots V11 finds malformed
@@ -361,6 +367,9 @@ class _Walk:
         # V06: the close entries' ballot counts; V16/V17: the counting window
         self.closes: dict[int, int] = {}
         self.window: tuple[int, int] | None = None
+        # V16: each credential's revote chain; the window's ballots that do not count
+        # (replaced by a later one, or not extending the chain), divided out for V17
+        self.chains = RevoteChains()
         self.superseded: list[int] = []
         self.plus: dict[tuple[str, str, str], tuple[Element, Element]] = {}
         self.minus: dict[tuple[str, str, str], tuple[Element, Element]] = {}
@@ -435,7 +444,8 @@ class _Walk:
 
     def _divide_out_revotes(self, batch: int) -> None:
         """The batch products hold every ballot in the window; divide out the ballots a
-        later ballot of the same credential replaced (read from the file once more)."""
+        later ballot of the same credential replaced, and those that do not extend
+        their credential's chain (read from the file once more)."""
         drop = sorted(set(self.superseded) - self.bad - self.undecodable)
         self.superseded = []
         if not drop:
@@ -595,9 +605,20 @@ class _Walk:
             self._add(
                 "V15", f"entry {i}: ballot cast at {_time_text(b.when)}, outside the voting window"
             )
-        # V16: the last ballot of each credential between open and close counts
-        if hi is not None and self.start < i < hi:
-            key = str(c)
+        # V16: revotes are a chain (each ballot replaces its credential's head); of each
+        # chain, the last ballot between open and close counts
+        key = str(c)
+        counting = hi is not None and self.start < i < hi
+        if not self.chains.extend(key, b.replaces, str(b.tracking_code)):
+            head = self.chains.head(key)
+            self._add(
+                "V16",
+                f"entry {i}: ballot does not extend its credential's chain (it replaces "
+                f"{_short(b.replaces)}, the head is {_short(head)})",
+            )
+            if counting:
+                self.superseded.append(i)
+        elif counting:
             before = s.counted.get(key)
             if before is not None:
                 self.superseded.append(before[0])
@@ -1188,11 +1209,14 @@ class Verifier:
 
     # V16 -------------------------------------------------------------------------------
     def check_v16(self) -> list[str] | None:
-        s, problems = self.s, []
+        s = self.s
         m = s.need_manifest()
+        w = self._walk(full=True)  # fills s.counted, follows the revote chains
+        problems = list(w.p["V16"])
         if not s.of_type("close"):
-            return None  # voting has not closed: nothing is counted yet
-        self._walk(full=True)  # fills s.counted
+            # voting has not closed: nothing is counted yet, but a ballot that does not
+            # extend its chain is already on the board
+            return problems or None
         turnout: Counter[str] = Counter(r for _, r in s.counted.values())
         for r, n in turnout.items():
             if n > len(s.credentials.get(r, ())):

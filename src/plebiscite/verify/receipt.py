@@ -4,7 +4,8 @@ A receipt holds the ballot's tracking code, its index, the hash of its entry, a 
 checkpoint and the inclusion proof under it. It holds up when the checkpoint is the
 board's, the proof puts the entry under the checkpoint's root, the board still has that
 entry at that index, and the board's latest checkpoint is consistent with the
-receipt's (the board did not rewrite history since).
+receipt's (the board did not rewrite history since). A ballot on the board counts only if
+it extends its credential's revote chain (:func:`receipt_off_chain`).
 """
 
 from __future__ import annotations
@@ -102,3 +103,19 @@ def check_receipt(
     ):
         problems.append("the board's latest checkpoint is not consistent with the receipt's")
     return problems
+
+
+def receipt_off_chain(entries: Sequence[bytes], index: int) -> str | None:
+    """Why the ballot at ``index`` of ``entries`` is not counted although on the board: it
+    does not extend its credential's revote chain (a board that appended a ballot the
+    intake refuses as stale). None when it does, or when the entry is not a ballot."""
+    from plebiscite.verify.chain import NOT_IN_CHAIN, credential_of_ballot, follow_chain
+
+    if index >= len(entries):
+        return None
+    credential = credential_of_ballot(entries[index])
+    if credential is None:
+        return None
+    if index in follow_chain(entries[: index + 1], credential).off_chain:
+        return f"{NOT_IN_CHAIN} (entry {index})"
+    return None

@@ -4,6 +4,13 @@
 // tracking code shown -> Cast (signed with the credential, posted with the CSRF token)
 // or Challenge (the nonces are revealed and decoded here; the challenged ballot may be
 // posted anonymously, without cookies) -> the receipt, checked here against the board.
+//
+// Revotes are a chain: once the credential is given, the booth reads its head (the
+// tracking code of its latest ballot on the board) and every ballot it builds replaces
+// that head. If another ballot of the credential reached the board in between (another
+// device, an earlier cast whose answer was lost), the board answers 409 "stale" with the
+// new head: the booth signs the same encryption once more on it (same tracking code)
+// and casts again, once.
 
 import * as B from '/static/js/booth.js';
 import { $, $$, ApiError, api, el, errorText, focusOn, say, setDownload, t } from './common.js';
@@ -20,6 +27,7 @@ const state = {
   region: null,
   csrf: null,
   credential: null, // the secret credential: only ever given to the worker
+  head: null, // the tracking code the next ballot replaces (the credential's latest)
   worker: null,
   seq: 0,
   ballot: null, // the worker's last result: committed, neither cast nor challenged yet
@@ -94,7 +102,7 @@ function credentialFromLink() {
   return null;
 }
 
-function takeCredential(ev) {
+async function takeCredential(ev) {
   ev.preventDefault();
   const input = $('#credential');
   const value = input.value.trim();
@@ -107,8 +115,25 @@ function takeCredential(ev) {
   }
   input.removeAttribute('aria-invalid');
   say(err, '');
+  const button = $('#credential-form button[type=submit]');
+  button.disabled = true;
+  try {
+    state.head = await readHead(value);
+  } catch (exc) {
+    say(err, errorText(exc));
+    return;
+  } finally {
+    button.disabled = false;
+  }
   state.credential = value;
   startBallot(true);
+}
+
+// The head of the credential's revote chain on the board (null before its first ballot).
+async function readHead(credential) {
+  const pub = B.publicCredential(state.info.election_id, credential);
+  const r = await api(`${api0()}/credentials/${encodeURIComponent(pub)}/head`);
+  return r.tracking_code ?? null;
 }
 
 // -- the ballot ------------------------------------------------------------------------
@@ -258,6 +283,7 @@ function encrypt(choices) {
     choices,
     credential: state.credential,
     electionId: info.election_id,
+    replaces: state.head,
   });
 }
 
@@ -280,11 +306,20 @@ async function cast() {
   setTracking('progress');
   $('#encrypt-progress').removeAttribute('value'); // indeterminate while posting
   const err = $('#ballot-error');
+  const post = (submission) => api(`${api0()}/ballots`, { json: submission, headers: { 'X-CSRF-Token': state.csrf } });
   try {
-    const receipt = await api(`${api0()}/ballots`, {
-      json: ballot.cast,
-      headers: { 'X-CSRF-Token': state.csrf },
-    });
+    let receipt;
+    try {
+      receipt = await post(ballot.cast);
+    } catch (exc) {
+      const head = staleHead(exc);
+      if (head === undefined) throw exc;
+      // Another ballot of this credential reached the board since the head was read:
+      // the same encryption, signed to replace it, once.
+      state.head = head;
+      receipt = await post(B.castSubmission(ballot.ballot, state.info.election_id, state.credential, head));
+    }
+    state.head = receipt.tracking_code;
     await showReceipt(receipt);
   } catch (exc) {
     if (exc instanceof ApiError && exc.status === 401) {
@@ -301,6 +336,13 @@ async function cast() {
     scheduleEncryption();
     focusOn(err);
   }
+}
+
+// The head a 409 "stale" answer names (undefined for any other error).
+function staleHead(exc) {
+  if (!(exc instanceof ApiError) || exc.status !== 409 || exc.detail !== 'stale') return undefined;
+  const head = exc.body?.head?.tracking_code;
+  return head === null || typeof head === 'string' ? head : undefined;
 }
 
 async function showReceipt(receipt) {
@@ -389,6 +431,7 @@ async function signOut() {
   }
   state.csrf = null;
   state.credential = null;
+  state.head = null;
   $('#credential').value = '';
   show('signin');
   say($('#signin-error'), '');

@@ -25,11 +25,12 @@ export function entryName(type) {
 }
 
 export class ApiError extends Error {
-  constructor(status, detail) {
+  constructor(status, detail, body = null) {
     super(typeof detail === 'string' ? detail : JSON.stringify(detail));
     this.name = 'ApiError';
     this.status = status;
     this.detail = detail;
+    this.body = body; // the whole JSON answer (a 409 "stale" names the head in it)
   }
 }
 
@@ -60,7 +61,7 @@ export async function api(path, opts = {}) {
   const payload = type.includes('json') ? await response.json().catch(() => null) : await response.text();
   if (!response.ok) {
     const detail = payload && typeof payload === 'object' && 'detail' in payload ? payload.detail : payload;
-    throw new ApiError(response.status, detail || response.statusText);
+    throw new ApiError(response.status, detail || response.statusText, payload);
   }
   return payload;
 }
