@@ -12,6 +12,7 @@ and a record with any entry changed never verifies. Anything else (a ``TypeError
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 from collections.abc import Callable
@@ -30,8 +31,10 @@ from plebiscite.record.entries import (
     Entry,
     EntryError,
     election_fingerprint,
+    election_id_of,
     parse_election_anchor,
     parse_entry,
+    verify_entry_signature,
 )
 from plebiscite.record.manifest import Manifest, ManifestError, parse_manifest
 from plebiscite.record.protocol import parse_ballot
@@ -225,8 +228,20 @@ def test_parse_and_check_ballot_mutated(sample: Sample, data: st.DataObject) -> 
     mutated = mutate(data, ballot.data)
     only((EntryError,), lambda: parse_ballot(sample.group, sample.manifest, mutated))
     findings = check_ballot(sample.ctx, i, mutated)  # never raises: findings
-    if mutated != ballot.data:
-        assert findings, "a changed ballot passed every ballot check"
+    if mutated != ballot.data and not findings:
+        # Only ``replaces`` is bound by the voter's signature alone (not by the proofs, so
+        # that a stale cast can be signed again on a new head): a change there passes the
+        # ballot checks, and the entry's signature (V05) fails.
+        rest = (
+            {k: v for k, v in mutated.items() if k != "replaces"}
+            if isinstance(mutated, dict)
+            else mutated
+        )
+        assert rest == {k: v for k, v in ballot.data.items() if k != "replaces"}, (
+            "a changed ballot passed every ballot check"
+        )
+        changed = dataclasses.replace(ballot, data=mutated)
+        assert not verify_entry_signature(changed, election_id_of(sample.entries[0].data))
 
 
 @fuzz_settings(150)
