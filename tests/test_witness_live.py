@@ -197,15 +197,27 @@ def test_follow_until_then_ctrl_c_then_until_the_result(server: LiveServer, tmp_
     assert json.loads((state / "state.json").read_text())["last"]
 
     # Ctrl-C: a clean stop, state saved, exit 0.
+    saved = (state / "state.json").stat().st_mtime_ns
+    _observer(server, tmp_path, "another")  # the board grows: the next round cosigns
     p = subprocess.Popen(
         [*PLEBISCITE, *(str(a) for a in witness), "--follow", "--interval", "0.5"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(4)
+    # Interrupt it while it follows, not while it is still starting (on a loaded machine
+    # the interpreter and its imports can take seconds): once a round saved its state.
+    deadline = time.monotonic() + 60
+    while (state / "state.json").stat().st_mtime_ns == saved and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)
     p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=30)
+    try:
+        out, err = p.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        raise AssertionError(f"still running 60 s after Ctrl-C: {err}") from None
     assert p.returncode == 0, err
     assert "stopped after" in err and "state saved" in err and "Traceback" not in err
 
