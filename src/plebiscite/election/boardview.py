@@ -120,7 +120,7 @@ def load_board(record: Path, progress: Callable[[str, int, int], None] | None = 
         manifest,
         election_id_of(ref.data),
         get_group(manifest.group),
-        list(v._checkpoints),
+        v.checkpoints,
         list(v.s.raw.cosignatures),
         dict(v.s.by_type),
     )
