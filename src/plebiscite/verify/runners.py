@@ -1,12 +1,12 @@
 """Where the ballot batches run: in this process, on local worker processes, or on a
-Dask cluster (``distributed`` is imported only when a scheduler is given)."""
+Dask cluster (``distributed`` is imported only when a scheduler is given). A task is
+``fn(work, batch)``: one work description shared by every task (a Dask runner sends it
+to each worker once) and a batch; the verifier's walk and ``interop/`` use them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-
-from plebiscite.verify.ballots import LineWork
 
 IN_FLIGHT = 4  # tasks in flight per worker (back-pressure: bounded memory)
 
@@ -15,7 +15,7 @@ class InProcess:
     limit = 1
     scale = 1  # ballots per task: BATCH times this
 
-    def submit(self, fn: Callable[..., Any], work: LineWork, batch: Any) -> Any:
+    def submit(self, fn: Callable[..., Any], work: Any, batch: Any) -> Any:
         return fn(work, batch)
 
     def result(self, handle: Any) -> Any:
@@ -37,7 +37,7 @@ class Processes:
         self.limit = IN_FLIGHT * workers
         self.scale = 1
 
-    def submit(self, fn: Callable[..., Any], work: LineWork, batch: Any) -> Any:
+    def submit(self, fn: Callable[..., Any], work: Any, batch: Any) -> Any:
         return self.pool.submit(fn, work, batch)
 
     def result(self, handle: Any) -> Any:
@@ -80,9 +80,9 @@ class Dask:
         # (bench_scale, 10,000 ristretto255 ballots: 0.86 of local-2's throughput,
         # against 0.73 with 64 per task).
         self.scale = 8
-        self._scattered: dict[int, tuple[LineWork, Any]] = {}
+        self._scattered: dict[int, tuple[Any, Any]] = {}
 
-    def submit(self, fn: Callable[..., Any], work: LineWork, batch: Any) -> Any:
+    def submit(self, fn: Callable[..., Any], work: Any, batch: Any) -> Any:
         got = self._scattered.get(id(work))
         if got is None:
             got = (work, self.client.scatter(work, broadcast=True, hash=False))

@@ -5,9 +5,15 @@ from __future__ import annotations
 
 from plebiscite.verify.report import CheckSpec
 
+
+def _S(id: str, title: str, electionguard: str, belenios: str) -> CheckSpec:
+    """``electionguard``: the ElectionGuard 2.1 verification step(s); ``belenios``: the
+    Belenios check."""
+    return CheckSpec(id, title, (("electionguard_2_1", electionguard), ("belenios", belenios)))
+
+
 # Mapping: ElectionGuard Design Specification v2.1.0, section 6.2 verification steps;
 # the checks `belenios-tool election verify` makes (Belenios 2.x sources).
-_S = CheckSpec
 # fmt: off
 CHECKS: list[CheckSpec] = [
     _S("V01", "Entries are well-formed and start with one referendum", "-",
