@@ -133,7 +133,7 @@ def check_board(
         status, details = outcomes[cid]
         if status == "failed":
             raise Refused(cid, details[0] if details else "failed")
-    s = v.s
+    s = v.state
     assert s.manifest is not None and s.group is not None  # V04 passed
     return CheckedBoard(
         path=raw.path,
