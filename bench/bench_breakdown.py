@@ -77,22 +77,22 @@ def library(repeat: int) -> dict[str, float]:
 def verifier(ballots: int, repeat: int) -> dict[str, float]:
     from plebiscite.record.entries import parse_entry
     from plebiscite.verify import ballots as vb
-    from plebiscite.verify import checks
+    from plebiscite.verify import checks, walk
     from plebiscite.verify.reader import read_record
 
     path, _ = record_for(ballots)
     captured: dict[str, Any] = {}
-    original = checks.check_lines
+    original = walk.check_lines
 
     def capture(work: Any, batch: Any) -> Any:
         captured["work"] = work
         return original(work, batch)
 
-    checks.check_lines = capture  # the verifier's own LineWork for this record
+    walk.check_lines = capture  # the verifier's own LineWork for this record
     try:
         checks.verify_record(read_record(path, stream=True), 1, None, None)
     finally:
-        checks.check_lines = original
+        walk.check_lines = original
     work = captured["work"]
     g, m, ctx = vb._prepared(work)  # noqa: SLF001
     assert g is not None and m is not None and ctx is not None

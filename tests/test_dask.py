@@ -17,7 +17,7 @@ import pytest
 
 import tamperlib as tl
 from plebiscite.election.demo import DemoOutcome
-from plebiscite.verify import checks
+from plebiscite.verify import walk
 
 Run = Callable[..., tuple[int, str, str]]
 
@@ -92,7 +92,7 @@ def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     # Many batches from a small record: both workers busy, back-pressure and merging in
     # batch order exercised (both paths read the same module constant).
-    monkeypatch.setattr(checks, "BATCH", 3)
+    monkeypatch.setattr(walk, "BATCH", 3)
 
 
 def _report(run_cli: Run, record: Path, *args: str) -> tuple[int, dict[str, Any]]:
@@ -105,7 +105,7 @@ def test_same_report_through_dask(
 ) -> None:
     code, local = _report(run_cli, demo_outcome.record, "--workers", "2")
     assert code == 0 and local["verdict"] == "verified"
-    assert local["summary"]["ballots"] > 2 * checks.BATCH
+    assert local["summary"]["ballots"] > 2 * walk.BATCH
     code, remote = _report(run_cli, demo_outcome.record, "--scheduler", scheduler)
     assert code == 0
     assert remote == local  # the report holds no timing

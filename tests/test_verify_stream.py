@@ -13,7 +13,7 @@ import pytest
 import tamperlib as tl
 from plebiscite.election.demo import DemoOutcome
 from plebiscite.record.entries import election_id_of, parse_entry, verify_entry_signature
-from plebiscite.verify import checks
+from plebiscite.verify import checks, walk
 from plebiscite.verify.ballots import line_signature_ok
 from plebiscite.verify.reader import RecordError, read_record
 
@@ -27,7 +27,7 @@ def _both(record: Path) -> tuple[dict[str, Any], dict[str, Any]]:
 def test_streamed_report_equals_in_memory(
     demo_outcome: DemoOutcome, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(checks, "BATCH", 3)  # many batches, revotes across batches
+    monkeypatch.setattr(walk, "BATCH", 3)  # many batches, revotes across batches
     held, streamed = _both(demo_outcome.record)
     assert held["verdict"] == "verified"
     assert streamed == held
@@ -37,7 +37,7 @@ def test_streamed_report_equals_in_memory(
 def test_streamed_report_names_the_same_bad_ballots(
     demo_outcome: DemoOutcome, record_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(checks, "BATCH", 3)
+    monkeypatch.setattr(walk, "BATCH", 3)
     entries = tl.load_entries(record_copy)
     ballots = tl.indices_of(entries, "ballot")
     for i in (ballots[1], ballots[-2]):

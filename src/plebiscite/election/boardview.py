@@ -112,7 +112,7 @@ def load_board(record: Path, progress: Callable[[str, int, int], None] | None = 
             problems = [str(exc)]
         if problems:
             raise BoardViewError(f"{record}: the board does not hold together: {problems[0]}")
-    entries = RecordEntries(Path(record) / ENTRIES, v.s.entries)
+    entries = RecordEntries(Path(record) / ENTRIES, v.state.entries)
     ref = entries[0]
     manifest = parse_manifest(ref.data["manifest"])
     return BoardView(
@@ -120,7 +120,7 @@ def load_board(record: Path, progress: Callable[[str, int, int], None] | None = 
         manifest,
         election_id_of(ref.data),
         get_group(manifest.group),
-        list(v._checkpoints),
-        list(v.s.raw.cosignatures),
-        dict(v.s.by_type),
+        v.checkpoints,
+        list(v.state.raw.cosignatures),
+        dict(v.state.by_type),
     )

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,10 +51,12 @@ from plebiscite.verify.reader import RecordError
 from plebiscite.verify.report import (
     CannotRun,
     CheckResult,
+    CheckSpec,
     NotApplicable,
     Report,
     run_check,
 )
+from plebiscite.verify.runners import Processes
 
 BATCH = 8
 
@@ -62,26 +64,23 @@ SPEC = "Belenios specification 2.0"
 TOOL = "belenios-tool 2.0 election verify"
 
 
-@dataclass(frozen=True)
-class BCheck:
-    id: str
-    title: str
-    spec: str  # sections of the Belenios 2.0 specification
-    tool: str  # what belenios-tool 2.0 does (src/tool/tool_election.ml, src/lib/...)
-    electionguard: str = "-"
-
-    @property
-    def references(self) -> dict[str, str]:
-        return {
-            "belenios_spec_2_0": self.spec,
-            "belenios_tool_2_0": self.tool,
-            "electionguard_2_1": self.electionguard,
-        }
+def _B(
+    id: str,
+    title: str,
+    spec: str,  # sections of the Belenios 2.0 specification
+    tool: str,  # what belenios-tool 2.0 does (src/tool/tool_election.ml, src/lib/...)
+    electionguard: str = "-",
+) -> CheckSpec:
+    refs = (
+        ("belenios_spec_2_0", spec),
+        ("belenios_tool_2_0", tool),
+        ("electionguard_2_1", electionguard),
+    )
+    return CheckSpec(id, title, refs)
 
 
-_B = BCheck
 # fmt: off
-CHECKS: list[BCheck] = [
+CHECKS: list[CheckSpec] = [
     _B("B01", "The archive is a Belenios archive whose records hash to their names",
        "4.4 (public data)", "fsck: Archive reader, get_hash"),
     _B("B02", "Events form one hash chain, in protocol order", "3.5.1, 4.4",
@@ -169,7 +168,7 @@ class Verifier:
         self.workers = workers
         self.question_problems: list[str] = []
         # the ballot pass, when started early on worker processes (_start_ballots)
-        self._pending: tuple[ProcessPoolExecutor, list[BallotOutcome], list[Any]] | None = None
+        self._pending: tuple[Processes, list[BallotOutcome], list[Any]] | None = None
 
     # -- helpers -------------------------------------------------------------------
     def need_archive(self) -> Archive:
@@ -393,16 +392,14 @@ class Verifier:
         if len(batches) <= 1:
             return
         # every worker is forked here, before B08 starts its threads
-        pool = ProcessPoolExecutor(min(self.workers, len(batches)))
-        futures = [pool.submit(check_ballot_batch, bctx, b) for b in batches]
-        self._pending = (pool, missing, futures)
+        runner = Processes(min(self.workers, len(batches)))
+        handles = [runner.submit(check_ballot_batch, bctx, b) for b in batches]
+        self._pending = (runner, missing, handles)
 
     def _stop_ballots(self) -> None:
         if self._pending is not None:
-            pool, _, futures = self._pending
-            for f in futures:
-                f.cancel()
-            pool.shutdown()
+            runner, _, _ = self._pending
+            runner.close()  # cancels the batches not started
             self._pending = None
 
     def _ballots(self) -> list[BallotOutcome]:
@@ -412,10 +409,10 @@ class Verifier:
         ctx = self.need_ctx()
         outcomes: list[BallotOutcome]
         if self._pending is not None:
-            _, missing, futures = self._pending
+            runner, missing, handles = self._pending
             outcomes = list(missing)
-            for f in futures:
-                outcomes.extend(f.result())
+            for handle in handles:
+                outcomes.extend(runner.result(handle))
             self._stop_ballots()
         else:
             bctx, missing, batches = self._ballot_work()

@@ -15,7 +15,6 @@ import json
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,33 +50,28 @@ from plebiscite.verify.reader import RecordError
 from plebiscite.verify.report import (
     CannotRun,
     CheckResult,
+    CheckSpec,
     Report,
     run_check,
 )
+from plebiscite.verify.runners import Processes
 
 BATCH = 16  # ballots per task for the worker processes (and per proof batch)
 
 
-@dataclass(frozen=True)
-class EGCheck:
-    id: str
-    title: str
-    eg1: str  # ElectionGuard 1.0 specification, verification step(s)
-    eg2: str  # the ElectionGuard 2.1 step(s) it corresponds to
-    native: str  # the plebiscite check it corresponds to
-
-    @property
-    def references(self) -> dict[str, str]:
-        return {
-            "electionguard_1_0": self.eg1,
-            "electionguard_2_1": self.eg2,
-            "plebiscite": self.native,
-        }
+def _C(
+    id: str,
+    title: str,
+    eg1: str,  # ElectionGuard 1.0 specification, verification step(s)
+    eg2: str,  # the ElectionGuard 2.1 step(s) it corresponds to
+    native: str,  # the plebiscite check it corresponds to
+) -> CheckSpec:
+    refs = (("electionguard_1_0", eg1), ("electionguard_2_1", eg2), ("plebiscite", native))
+    return CheckSpec(id, title, refs)
 
 
-_C = EGCheck
 # fmt: off
-CHECKS: list[EGCheck] = [
+CHECKS: list[CheckSpec] = [
     _C("E01", "Election parameters are the ElectionGuard 1.0 standard ones",
        "1 (parameter validation)", "1", "V04"),
     _C("E02", "Guardian keys: coefficient commitments with valid Schnorr proofs",
@@ -415,11 +409,15 @@ class Verifier:
                 if self.progress:
                     self.progress(len(outcomes), len(paths))
         else:
-            with ProcessPoolExecutor(min(self.workers, len(batches))) as pool:
-                for res in pool.map(check_batch, [ctx] * len(batches), batches):
-                    outcomes.extend(res)
+            runner = Processes(min(self.workers, len(batches)))
+            try:
+                handles = [runner.submit(check_batch, ctx, b) for b in batches]
+                for handle in handles:
+                    outcomes.extend(runner.result(handle))
                     if self.progress:
                         self.progress(len(outcomes), len(paths))
+            finally:
+                runner.close()
         self.timings["ballots"] = round(time.perf_counter() - started, 3)
         self.outcomes = outcomes
         return outcomes

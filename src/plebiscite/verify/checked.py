@@ -27,8 +27,9 @@ from plebiscite.crypto.elgamal import Ciphertext
 from plebiscite.crypto.group import Element, Group
 from plebiscite.record.entries import Entry
 from plebiscite.record.manifest import Manifest, max_skew_s, quorum_witnesses, witness_quorum
-from plebiscite.verify.checks import TITLES, Verifier
+from plebiscite.verify.checks import Verifier
 from plebiscite.verify.reader import RawRecord, read_record
+from plebiscite.verify.table import TITLES
 
 # What each kind of step checks: the board's form and signatures, the ceremony and the
 # lists (and that every role is enrolled) before any step; the ballots and the tally
@@ -132,7 +133,7 @@ def check_board(
         status, details = outcomes[cid]
         if status == "failed":
             raise Refused(cid, details[0] if details else "failed")
-    s = v.s
+    s = v.state
     assert s.manifest is not None and s.group is not None  # V04 passed
     return CheckedBoard(
         path=raw.path,
@@ -142,7 +143,7 @@ def check_board(
         demo=s.demo,
         entries=s.entries,
         by_type=s.by_type,
-        checkpoints=list(getattr(v, "_checkpoints", [])),
+        checkpoints=v.checkpoints,
         cosignatures=list(s.raw.cosignatures),
         status={c: outcomes[c][0] for c in checks},
         commitments=dict(s.commitments),

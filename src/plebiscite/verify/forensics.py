@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from plebiscite.record.entries import Entry
     from plebiscite.record.manifest import Manifest
-    from plebiscite.verify.checks import State
+    from plebiscite.verify.state import State
 
 BUCKETS = 24
 TURNOUT_WARN = 0.95  # turnout above this share of the credentials (or of the roll)

@@ -43,14 +43,17 @@ def run_check(fn: Callable[[], Sequence[str] | None]) -> tuple[Status, list[str]
 
 @dataclass(frozen=True)
 class CheckSpec:
+    """One row of a check table, ours (``verify/table.py``) or a foreign record's
+    (``interop/``): the steps of the specifications and tools it corresponds to are
+    named by each table, in the order its reports show them."""
+
     id: str
     title: str
-    electionguard: str  # the ElectionGuard 2.1 verification step(s) it corresponds to
-    belenios: str  # the Belenios check it corresponds to
+    refs: tuple[tuple[str, str], ...] = ()
 
     @property
     def references(self) -> dict[str, str]:
-        return {"electionguard_2_1": self.electionguard, "belenios": self.belenios}
+        return dict(self.refs)
 
 
 @dataclass
