@@ -204,6 +204,10 @@ def test_follow_until_then_ctrl_c_then_until_the_result(server: LiveServer, tmp_
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # As from a terminal: a test suite started in the background (a CI job, `make
+        # test &`) has SIGINT ignored, which a child inherits, and Python then keeps it
+        # ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     # Interrupt it while it follows, not while it is still starting (on a loaded machine
     # the interpreter and its imports can take seconds): once a round saved its state.
