@@ -231,12 +231,12 @@ def test_pinned_keys_are_enforced(run_cli, tmp_path: Path, role_passphrase: str)
     )
     assert code == 2 and "pins g1's key" in err
     # With g2's key posing as g1 (built with the library), the board refuses it.
-    from plebiscite.election.boardview import load_board
     from plebiscite.election.guardian import Guardian
     from plebiscite.election.keys import Passphrase, key_from_seed, read_secret_json
     from plebiscite.record.entries import sign
+    from plebiscite.verify.checked import load_checked
 
-    view = load_board(rec)
+    view = load_checked(rec)
     g2id = read_secret_json(
         tmp_path / "g2.id", Passphrase.given(role_passphrase), allow_plaintext=False
     )

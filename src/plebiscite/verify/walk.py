@@ -70,7 +70,7 @@ class Segment:
 class Walk:
     """The second pass: every entry in log order, ballots checked in batches elsewhere.
     Gathers each in-order check's findings (at most DETAILS each) and the per-credential
-    state. ``full`` False: only parsing and times (V01, V02), as ``load_board`` needs."""
+    state. ``full`` False: only parsing and times (V01, V02)."""
 
     def __init__(self, verifier: Verifier, full: bool, runner: Runner) -> None:
         v = self.verifier = verifier
